@@ -1,0 +1,239 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { HookConfigError } from './errors';
+
+/** Where the hook looks for its config when neither `--config` nor `VIPSWITCH_HOOK_CONFIG` names one. */
+export const DEFAULT_CONFIG_PATH = '/etc/vipswitch/hook.json';
+/** Spool directory when the config names none. */
+export const DEFAULT_SPOOL_DIR = '/var/lib/vipswitch/spool';
+
+/** How the probe reaches the local PostgreSQL (one `psql` call, no shell). */
+export interface PgConnection {
+  /** Socket directory or host name, passed as `psql -h`. */
+  host: string;
+  port: number;
+  user: string;
+  dbname: string;
+  /** Absolute path of the `psql` binary. */
+  psql: string;
+}
+
+/** The validated hook config. The key itself is not part of it: see {@link readKey}. */
+export interface HookConfig {
+  endpoint: string;
+  cluster: string;
+  node: string;
+  keyFile: string;
+  spoolDir: string;
+  /** Foreground budget of a repmgr / patroni call, counted from process start, probe included. */
+  timeoutMs: number;
+  /** Patroni primary callbacks: how long to wait for `pg_is_in_recovery()` to turn false. */
+  promoteWaitMs: number;
+  /** Bound of one `psql` probe. */
+  probeTimeoutMs: number;
+  /** Budget of `vipswitch-hook flush` (a timer, not in anyone's failover path), counted from process start. */
+  flushTimeoutMs: number;
+  logFile: string | null;
+  pg: PgConnection;
+}
+
+/** Env variables that override config fields, and the field each one sets. */
+export const ENV_OVERRIDES = {
+  VIPSWITCH_ENDPOINT: 'endpoint',
+  VIPSWITCH_CLUSTER: 'cluster',
+  VIPSWITCH_NODE: 'node',
+  VIPSWITCH_KEY_FILE: 'keyFile',
+  VIPSWITCH_SPOOL_DIR: 'spoolDir',
+  VIPSWITCH_TIMEOUT_MS: 'timeoutMs',
+} as const;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+// Same rule as the server's event schema (shared/protocol/event-schema.ts), copied because the hook bundles no zod.
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const TOP_FIELDS = ['endpoint', 'cluster', 'node', 'keyFile', 'spoolDir', 'timeoutMs', 'promoteWaitMs', 'probeTimeoutMs', 'flushTimeoutMs', 'logFile', 'pg'];
+const PG_FIELDS = ['host', 'port', 'user', 'dbname', 'psql'];
+const INTEGER_BOUNDS = {
+  timeoutMs: { min: 100, max: 120_000, fallback: 2000 },
+  promoteWaitMs: { min: 0, max: 60_000, fallback: 5000 },
+  probeTimeoutMs: { min: 50, max: 30_000, fallback: 800 },
+  flushTimeoutMs: { min: 1000, max: 600_000, fallback: 30_000 },
+} as const;
+const PG_DEFAULTS: PgConnection = { host: '/var/run/postgresql', port: 5432, user: 'postgres', dbname: 'postgres', psql: '/usr/bin/psql' };
+
+/** Which file to read: `--config` wins over `VIPSWITCH_HOOK_CONFIG`, which wins over the default path. */
+export function resolveConfigPath(flag: string | undefined, env: Env): { path: string; explicit: boolean } {
+  if (flag !== undefined) return { path: flag, explicit: true };
+  const fromEnv = env.VIPSWITCH_HOOK_CONFIG;
+  if (fromEnv !== undefined && fromEnv !== '') return { path: fromEnv, explicit: true };
+  return { path: DEFAULT_CONFIG_PATH, explicit: false };
+}
+
+/**
+ * Read the config file as a JSON object. A missing default file is not an error (env may carry every field);
+ * a missing file that was asked for is.
+ * @throws HookConfigError naming `config` when the file cannot be read or is not a JSON object.
+ */
+export function readConfigFile(path: string, explicit: boolean): Record<string, unknown> {
+  if (!explicit && !existsSync(path)) return {};
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new HookConfigError([`config: cannot read ${path} (${errorCode(error)})`], { cause: error });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new HookConfigError([`config: ${path} is not valid JSON (${(error as Error).message})`], { cause: error });
+  }
+  if (!isPlainObject(parsed)) throw new HookConfigError([`config: ${path} must hold a JSON object`]);
+  return parsed;
+}
+
+/**
+ * Merge env overrides into the file's fields, apply defaults and validate every field. Pure: no I/O.
+ * @throws HookConfigError listing every bad field (by name, and by env variable when it came from there).
+ */
+export function validateHookConfig(file: Record<string, unknown>, env: Env): HookConfig {
+  const issues: string[] = [];
+  const raw: Record<string, unknown> = { ...file };
+  const origin: Record<string, string> = {};
+  for (const [variable, field] of Object.entries(ENV_OVERRIDES)) {
+    const value = env[variable];
+    if (value === undefined || value === '') continue;
+    raw[field] = field === 'timeoutMs' && /^\d+$/.test(value) ? Number(value) : value;
+    origin[field] = variable;
+  }
+  const label = (field: string): string => (origin[field] ? `${field} (from ${origin[field]})` : field);
+
+  for (const key of Object.keys(raw)) if (!TOP_FIELDS.includes(key)) issues.push(`${key}: unknown field (known: ${TOP_FIELDS.join(', ')})`);
+
+  const endpoint = checkEndpoint(raw.endpoint, label('endpoint'), issues);
+  const cluster = checkName(raw.cluster, label('cluster'), issues);
+  const node = checkName(raw.node, label('node'), issues);
+  const keyFile = checkPath(raw.keyFile, label('keyFile'), issues, undefined);
+  const spoolDir = checkPath(raw.spoolDir, label('spoolDir'), issues, DEFAULT_SPOOL_DIR);
+  const ints = {} as Record<keyof typeof INTEGER_BOUNDS, number>;
+  for (const [field, bounds] of Object.entries(INTEGER_BOUNDS) as [keyof typeof INTEGER_BOUNDS, (typeof INTEGER_BOUNDS)[keyof typeof INTEGER_BOUNDS]][]) {
+    ints[field] = checkInteger(raw[field], label(field), bounds.min, bounds.max, bounds.fallback, issues);
+  }
+  let logFile: string | null = null;
+  if (raw.logFile !== undefined && raw.logFile !== null) logFile = checkPath(raw.logFile, 'logFile', issues, undefined);
+  const pg = checkPg(raw.pg, issues);
+
+  if (issues.length > 0) throw new HookConfigError(issues);
+  return { endpoint, cluster, node, keyFile, spoolDir, ...ints, logFile, pg };
+}
+
+/**
+ * Read the node's shared secret: the file's text without its trailing newline.
+ * @throws HookConfigError naming `keyFile` (never printing the content) when it is unreadable or empty.
+ */
+export function readKey(keyFile: string): string {
+  let text: string;
+  try {
+    text = readFileSync(keyFile, 'utf8');
+  } catch (error) {
+    throw new HookConfigError([`keyFile: cannot read ${keyFile} (${errorCode(error)})`], { cause: error });
+  }
+  const key = text.replace(/[\r\n]+$/, '');
+  if (key.length === 0) throw new HookConfigError([`keyFile: ${keyFile} is empty`]);
+  return key;
+}
+
+/** Config file + env + key, validated. @throws HookConfigError */
+export function loadHookConfig(configFlag: string | undefined, env: Env): { config: HookConfig; key: string; path: string } {
+  const { path, explicit } = resolveConfigPath(configFlag, env);
+  const config = validateHookConfig(readConfigFile(path, explicit), env);
+  return { config, key: readKey(config.keyFile), path };
+}
+
+/**
+ * The spool directory to keep an unparsed call in when the config as a whole is invalid: the one named by env or by
+ * the file, if it is a valid absolute path; the default only if it already exists. Never throws.
+ */
+export function spoolDirHint(configFlag: string | undefined, env: Env): string | null {
+  const fromEnv = env.VIPSWITCH_SPOOL_DIR;
+  if (fromEnv && isAbsolute(fromEnv)) return fromEnv;
+  try {
+    const { path, explicit } = resolveConfigPath(configFlag, env);
+    const file = readConfigFile(path, explicit);
+    if (typeof file.spoolDir === 'string' && isAbsolute(file.spoolDir)) return file.spoolDir;
+    if (file.spoolDir !== undefined) return null;
+  } catch {
+    // fall through to the default
+  }
+  return existsSync(DEFAULT_SPOOL_DIR) ? DEFAULT_SPOOL_DIR : null;
+}
+
+function checkEndpoint(value: unknown, label: string, issues: string[]): string {
+  if (typeof value !== 'string' || value === '') {
+    issues.push(`${label}: required, the URL of POST /v1/events (https://...)`);
+    return '';
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    issues.push(`${label}: not a URL: ${JSON.stringify(value)}`);
+    return '';
+  }
+  if (url.username !== '' || url.password !== '') issues.push(`${label}: must not embed credentials`);
+  if (url.protocol === 'https:') return url.toString();
+  if (url.protocol === 'http:' && isLoopback(url.hostname)) return url.toString();
+  issues.push(`${label}: must be https:// (http:// only to a loopback host), got ${url.protocol}//${url.host}`);
+  return '';
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+function checkName(value: unknown, label: string, issues: string[]): string {
+  if (typeof value === 'string' && NAME.test(value)) return value;
+  issues.push(`${label}: required, letters, digits, "_", "." or "-" (at most 63), got ${JSON.stringify(value ?? null)}`);
+  return '';
+}
+
+function checkPath(value: unknown, label: string, issues: string[], fallback: string | undefined): string {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value === 'string' && isAbsolute(value)) return value;
+  issues.push(`${label}: ${value === undefined ? 'required, ' : ''}must be an absolute path, got ${JSON.stringify(value ?? null)}`);
+  return '';
+}
+
+function checkInteger(value: unknown, label: string, min: number, max: number, fallback: number, issues: string[], unit = ' (milliseconds)'): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
+  issues.push(`${label}: must be an integer from ${min} to ${max}${unit}, got ${JSON.stringify(value)}`);
+  return fallback;
+}
+
+function checkPg(value: unknown, issues: string[]): PgConnection {
+  if (value === undefined) return { ...PG_DEFAULTS };
+  if (!isPlainObject(value)) {
+    issues.push(`pg: must be an object with ${PG_FIELDS.join(', ')}`);
+    return { ...PG_DEFAULTS };
+  }
+  for (const key of Object.keys(value)) if (!PG_FIELDS.includes(key)) issues.push(`pg.${key}: unknown field (known: ${PG_FIELDS.join(', ')})`);
+  const text = (field: 'host' | 'user' | 'dbname'): string => {
+    const v = value[field];
+    if (v === undefined) return PG_DEFAULTS[field];
+    if (typeof v === 'string' && v !== '' && !v.startsWith('-')) return v;
+    issues.push(`pg.${field}: must be a non-empty string not starting with "-", got ${JSON.stringify(v)}`);
+    return PG_DEFAULTS[field];
+  };
+  const port = checkInteger(value.port, 'pg.port', 1, 65535, PG_DEFAULTS.port, issues, '');
+  const psql = value.psql === undefined ? PG_DEFAULTS.psql : checkPath(value.psql, 'pg.psql', issues, undefined);
+  return { host: text('host'), port, user: text('user'), dbname: text('dbname'), psql };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function errorCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException | undefined)?.code ?? String(error);
+}

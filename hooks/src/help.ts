@@ -1,0 +1,61 @@
+import { DEFAULT_CONFIG_PATH, DEFAULT_SPOOL_DIR } from './config';
+
+/** `vipswitch-hook --help`. */
+export const HELP_TEXT = `vipswitch-hook: tell vipswitch about a repmgr event or a Patroni callback (one call, one event).
+
+Usage:
+  vipswitch-hook [--config FILE] [--facts-json JSON] repmgr %n %e %s "%t" "%d" "%a" "%c" "%p"
+  vipswitch-hook [--config FILE] [--facts-json JSON] patroni <action> <role> <scope>
+  vipswitch-hook [--config FILE] flush
+  vipswitch-hook --version | --help
+
+Global options go BEFORE the mode word; everything after it is passed on verbatim.
+  --config FILE      config file (default ${DEFAULT_CONFIG_PATH}, or env VIPSWITCH_HOOK_CONFIG)
+  --facts-json JSON  skip the PostgreSQL probe and send these facts (demos, drills), e.g.
+                     '{"inRecovery":false,"timeline":2,"lsn":"0/3000060","systemIdentifier":"7710811430681400266"}'
+                     or 'null' (probe failed). Also env VIPSWITCH_FACTS_JSON.
+
+repmgr (repmgr.conf, on every node):
+  event_notification_command='/usr/local/bin/vipswitch-hook repmgr %n %e %s "%t" "%d" "%a" "%c" "%p"'
+  repmgr runs this line through "sh -c" and waits for it with no timeout. %t %d %a %c contain spaces and MUST be
+  double-quoted as above. repmgr escapes only '"' in %d: a '$', backtick or '\\' in event details is still
+  expanded by sh (the hook cannot undo that). The expanded line is cut at 1023 bytes; missing trailing
+  arguments are tolerated. Add --config FILE before "repmgr" if the config is not at the default path.
+
+Patroni (patroni.yml, on every member; Patroni appends <action> <role> <scope>):
+  postgresql:
+    callbacks:
+      on_start: /usr/local/bin/vipswitch-hook --config ${DEFAULT_CONFIG_PATH} patroni
+      on_stop: /usr/local/bin/vipswitch-hook --config ${DEFAULT_CONFIG_PATH} patroni
+      on_restart: /usr/local/bin/vipswitch-hook --config ${DEFAULT_CONFIG_PATH} patroni
+      on_reload: /usr/local/bin/vipswitch-hook --config ${DEFAULT_CONFIG_PATH} patroni
+      on_role_change: /usr/local/bin/vipswitch-hook --config ${DEFAULT_CONFIG_PATH} patroni
+  Patroni does not pass the member name: it is "node" in the config. For on_role_change / on_start with role
+  master or primary the hook waits (up to promoteWaitMs) for pg_is_in_recovery() to turn false.
+
+What a call does: spool the event (facts null), probe the local PostgreSQL with one psql call, rewrite the spool
+record with the facts, then send the spool oldest first (HMAC-signed, retries with jitter) within timeoutMs,
+counted from process start (a Patroni primary callback may add the promotion wait). What is not delivered stays
+spooled for the next call or "flush". repmgr and patroni calls ALWAYS exit 0, even on bad config or arguments
+(then the call is kept in <spoolDir>/unparsed/ when the spool directory is known), so a failover never waits on
+or fails because of this hook.
+
+flush (a systemd timer, as the same user as the hook, e.g. every minute):
+  ExecStart=/usr/local/bin/vipswitch-hook --config ${DEFAULT_CONFIG_PATH} flush
+  Sends what is spooled within flushTimeoutMs. Exit 0: nothing left; 1: records remain spooled; 2: bad usage or
+  config.
+
+Config (JSON; env overrides marked):
+  endpoint        https URL of POST /v1/events (http only to loopback)      VIPSWITCH_ENDPOINT
+  cluster, node   this member's cluster and node name                       VIPSWITCH_CLUSTER, VIPSWITCH_NODE
+  keyFile         file holding the node's shared secret (mode 0600)          VIPSWITCH_KEY_FILE
+  spoolDir        default ${DEFAULT_SPOOL_DIR} (created 0700)         VIPSWITCH_SPOOL_DIR
+  timeoutMs       foreground budget, default 2000                            VIPSWITCH_TIMEOUT_MS
+  promoteWaitMs   default 5000     probeTimeoutMs  default 800     flushTimeoutMs  default 30000
+  logFile         null or a path: also append the log lines there
+  pg              { host: "/var/run/postgresql", port: 5432, user: "postgres", dbname: "postgres",
+                    psql: "/usr/bin/psql" }
+
+Spool: <spoolDir>/<ms>-<pid>-<seq>-<event id>.json pending (oldest first), answered/ final 4xx answers beside
+their records (*.answer.json), unparsed/ calls that could not become an event, .lock the sender lock.
+`;

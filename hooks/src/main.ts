@@ -1,0 +1,222 @@
+import type { NodeFacts, VipEvent } from '../../shared/domain/event';
+import { isPrimaryRole } from '../../shared/domain/patroni-argv';
+import { buildEvent, type HookMode } from '../../shared/protocol/build-event';
+import { FLUSH_BACKOFF, FOREGROUND_BACKOFF } from './backoff';
+import { parseCommandLine, scanHookCall, type Command } from './command-line';
+import { loadHookConfig, spoolDirHint, type HookConfig } from './config';
+import { deliverSpool, sendEvent, type DeliverOptions } from './deliver';
+import { HookConfigError } from './errors';
+import { parseFactsJson } from './facts-json';
+import { HELP_TEXT } from './help';
+import { createLog, type HookLog } from './log';
+import { probeFacts, probeUntilPrimary } from './probe';
+import { SPOOL_FORMAT, Spool } from './spool';
+import { HOOK_VERSION } from './version';
+
+/** Exit codes. repmgr / patroni calls always exit {@link EXIT.ok}. */
+export const EXIT = { ok: 0, spoolNotEmpty: 1, usage: 2 } as const;
+
+/** The process around the hook: injected so the flow can run in tests. */
+export interface HookIo {
+  env: Readonly<Record<string, string | undefined>>;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Budget clock: ms since process start (`performance.now()`). */
+  now?: () => number;
+}
+
+const USER_AGENT = `vipswitch-hook/${HOOK_VERSION}`;
+
+/** Run one hook invocation; resolves to the exit code. Never rejects for a repmgr / patroni call. */
+export async function runHook(argv: readonly string[], io: HookIo): Promise<number> {
+  let command: Command;
+  try {
+    command = parseCommandLine(argv);
+  } catch (error) {
+    const call = scanHookCall(argv);
+    if (call === null) {
+      io.stderr(`vipswitch-hook: ${(error as Error).message}\nTry "vipswitch-hook --help".\n`);
+      return EXIT.usage;
+    }
+    keepUnparsed(argv, error, spoolDirHint(call.configPath, io.env), createLog(io.stderr, null));
+    return EXIT.ok;
+  }
+  switch (command.kind) {
+    case 'help':
+      io.stdout(HELP_TEXT);
+      return EXIT.ok;
+    case 'version':
+      io.stdout(`${HOOK_VERSION}\n`);
+      return EXIT.ok;
+    case 'flush':
+      return runFlush(command.configPath, io);
+    case 'hook':
+      try {
+        return await runCall(argv, command, io);
+      } catch (error) {
+        // Last line of defence: a failing hook must never fail its caller's failover.
+        io.stderr(`vipswitch-hook: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+        return EXIT.ok;
+      }
+  }
+}
+
+/**
+ * A repmgr / Patroni call: spool first (facts null), probe, rewrite with the facts, send the spool within the
+ * foreground budget. Every failure path ends in exit 0 with a message.
+ */
+async function runCall(
+  argv: readonly string[],
+  command: Extract<Command, { kind: 'hook' }>,
+  io: HookIo,
+): Promise<number> {
+  const now = io.now ?? (() => performance.now());
+  let config: HookConfig;
+  let key: string;
+  try {
+    ({ config, key } = loadHookConfig(command.configPath, io.env));
+  } catch (error) {
+    keepUnparsed(argv, error, spoolDirHint(command.configPath, io.env), createLog(io.stderr, null));
+    return EXIT.ok;
+  }
+  const log = createLog(io.stderr, config.logFile);
+  let factsOverride: { facts: NodeFacts | null } | null = null;
+  let event: VipEvent;
+  try {
+    const factsText = command.factsJson ?? (io.env.VIPSWITCH_FACTS_JSON || undefined);
+    if (factsText !== undefined) factsOverride = { facts: parseFactsJson(factsText) };
+    event = buildEvent(command.mode, command.args, { cluster: config.cluster, node: config.node }, null, new Date());
+  } catch (error) {
+    keepUnparsed(argv, error, config.spoolDir, log);
+    return EXIT.ok;
+  }
+
+  const spool = new Spool(config.spoolDir);
+  let name: string | null = null;
+  try {
+    name = spool.add({ spool: SPOOL_FORMAT, state: 'probing', pid: process.pid, spooledAt: new Date().toISOString(), event });
+  } catch (error) {
+    log.line({ id: event.id, type: event.type, outcome: 'spool_failed', reason: describe(error), spoolDir: config.spoolDir });
+  }
+
+  const waitsForPromotion = factsOverride === null && needsPromotionWait(command.mode, event);
+  const probeStarted = now();
+  let facts: NodeFacts | null;
+  if (factsOverride !== null) {
+    facts = factsOverride.facts;
+  } else if (waitsForPromotion) {
+    facts = await probeUntilPrimary((ms) => probeFacts(config.pg, ms, io.env as NodeJS.ProcessEnv), config.probeTimeoutMs, config.promoteWaitMs, sleep, now);
+  } else {
+    const left = config.timeoutMs - now();
+    facts = await probeFacts(config.pg, Math.max(50, Math.min(config.probeTimeoutMs, left)), io.env as NodeJS.ProcessEnv);
+  }
+  // Patroni runs callbacks in the background: the promotion wait extends the budget instead of eating it.
+  const deadline = config.timeoutMs + (waitsForPromotion ? now() - probeStarted : 0);
+  event = { ...event, facts };
+
+  const options = deliverOptions(config, key, spool, log, deadline, FOREGROUND_BACKOFF, config.timeoutMs, now);
+  if (name !== null) {
+    try {
+      spool.replace(name, { spool: SPOOL_FORMAT, state: 'ready', pid: process.pid, spooledAt: new Date().toISOString(), event });
+    } catch (error) {
+      // The record stays as first written (facts null) and is sent as that: never with facts it does not hold.
+      log.line({ id: event.id, type: event.type, outcome: 'spool_rewrite_failed', reason: describe(error) });
+    }
+    try {
+      const report = await deliverSpool(options);
+      if (!report.loggedIds.has(event.id)) {
+        log.line({ id: event.id, type: event.type, outcome: 'spooled', reason: report.stoppedBecause ?? 'not sent', pending: report.remaining, ms: Math.round(now()) });
+      }
+    } catch (error) {
+      log.line({ id: event.id, type: event.type, outcome: 'spooled', reason: `spool error: ${describe(error)}`, ms: Math.round(now()) });
+    }
+    return EXIT.ok;
+  }
+  // No spool (unwritable directory, full disk): a direct try is all that is left.
+  const outcome = await sendEvent(event, options);
+  const fields = { id: event.id, type: event.type, source: event.source, facts: facts === null ? 'null' : 'probed', spool: 'none' };
+  if (outcome.kind === 'delivered') log.line({ ...fields, outcome: 'delivered', status: outcome.status, code: outcome.code, attempts: outcome.attempts, ms: outcome.ms });
+  else if (outcome.kind === 'answered') log.line({ ...fields, outcome: 'answered', status: outcome.answer.status, code: outcome.answer.code, message: outcome.answer.message, attempts: outcome.answer.attempts, ms: outcome.ms });
+  else log.line({ ...fields, outcome: 'lost', status: outcome.status, reason: outcome.reason, attempts: outcome.attempts, ms: outcome.ms });
+  return EXIT.ok;
+}
+
+/** `flush`: send what is spooled within flushTimeoutMs. Exit 1 when records remain, 2 on bad config. */
+async function runFlush(configPath: string | undefined, io: HookIo): Promise<number> {
+  const now = io.now ?? (() => performance.now());
+  let config: HookConfig;
+  let key: string;
+  try {
+    ({ config, key } = loadHookConfig(configPath, io.env));
+  } catch (error) {
+    io.stderr(`vipswitch-hook: ${(error as Error).message}\n`);
+    return EXIT.usage;
+  }
+  const log = createLog(io.stderr, config.logFile);
+  const spool = new Spool(config.spoolDir);
+  try {
+    const options = deliverOptions(config, key, spool, log, config.flushTimeoutMs, FLUSH_BACKOFF, Math.max(config.timeoutMs, 10_000), now);
+    const report = await deliverSpool(options);
+    log.line({ flush: report.remaining === 0 ? 'done' : 'incomplete', delivered: report.delivered, answered: report.answered, pending: report.remaining, reason: report.stoppedBecause ?? undefined, ms: Math.round(now()) });
+    return report.remaining === 0 ? EXIT.ok : EXIT.spoolNotEmpty;
+  } catch (error) {
+    log.line({ flush: 'failed', reason: describe(error), spoolDir: config.spoolDir });
+    return EXIT.spoolNotEmpty;
+  }
+}
+
+function deliverOptions(
+  config: HookConfig,
+  key: string,
+  spool: Spool,
+  log: HookLog,
+  deadline: number,
+  backoff: DeliverOptions['backoff'],
+  attemptTimeoutMs: number,
+  now: () => number,
+): DeliverOptions {
+  return {
+    spool,
+    endpoint: config.endpoint,
+    key,
+    deadline,
+    attemptTimeoutMs,
+    backoff,
+    // Nobody legitimately holds the lock longer than the longest budget; beyond that its pid was reused or it hangs.
+    staleLockMs: Math.max(config.flushTimeoutMs, config.timeoutMs + config.promoteWaitMs) + 60_000,
+    probingGiveUpMs: config.probeTimeoutMs + config.promoteWaitMs + 10_000,
+    log,
+    userAgent: USER_AGENT,
+    now,
+  };
+}
+
+/** Patroni asks PostgreSQL to promote and calls the hook without waiting: a primary claim must wait for it. */
+function needsPromotionWait(mode: HookMode, event: VipEvent): boolean {
+  return mode === 'patroni' && isPrimaryRole(event.role) && (event.type === 'on_role_change' || event.type === 'on_start');
+}
+
+/** Bad config or argv on a repmgr / Patroni call: say so, and keep the raw call where an operator finds it. */
+function keepUnparsed(argv: readonly string[], error: unknown, spoolDir: string | null, log: HookLog): void {
+  const reason = error instanceof HookConfigError ? `invalid hook config: ${error.issues.join('; ')}` : describe(error);
+  log.message(`call not sent: ${reason}`);
+  if (spoolDir === null) {
+    log.message('call not kept: no spool directory known (set spoolDir or VIPSWITCH_SPOOL_DIR)');
+    return;
+  }
+  try {
+    const path = new Spool(spoolDir).addUnparsed({ spool: SPOOL_FORMAT, kind: 'unparsed', pid: process.pid, spooledAt: new Date().toISOString(), argv: [...argv], error: reason });
+    log.message(`call kept in ${path}`);
+  } catch (spoolError) {
+    log.message(`call not kept: cannot write to ${spoolDir} (${describe(spoolError)})`);
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return (error as NodeJS.ErrnoException).code ? `${(error as NodeJS.ErrnoException).code}: ${error.message}` : error.message;
+  return String(error);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}

@@ -1,0 +1,49 @@
+/**
+ * Run the local AWS endpoint from a shell:
+ *
+ *   npx tsx local/aws-endpoint/main.ts --port 4566 --topology local/topology.example.json [--insync-after-ms 100]
+ *     [--instance-transition-ms 0] [--quiet]
+ *
+ * Prints the URL on the first line of stdout (for scripts to read), then one line per AWS call unless --quiet.
+ * Stops on SIGINT/SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { loadTopologyFile, startAwsEndpoint } from './index';
+
+function nonNegativeInt(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) throw new Error(`--${name} must be a non-negative integer, got "${text}"`);
+  return Number(text);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '4566' },
+      topology: { type: 'string', default: 'local/topology.example.json' },
+      'insync-after-ms': { type: 'string' },
+      'instance-transition-ms': { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const topology = await loadTopologyFile(values.topology);
+  const endpoint = await startAwsEndpoint({
+    port: nonNegativeInt('port', values.port, 4566),
+    topology,
+    route53InsyncAfterMs: nonNegativeInt('insync-after-ms', values['insync-after-ms'], 100),
+    instanceTransitionMs: nonNegativeInt('instance-transition-ms', values['instance-transition-ms'], 0),
+    log: values.quiet ? undefined : (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+  });
+  process.stdout.write(`${endpoint.url}\n`);
+  const stop = (): void => {
+    void endpoint.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`aws-endpoint: ${(err as Error).message}\n`);
+  process.exit(1);
+});

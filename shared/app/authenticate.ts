@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { AuthenticationError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../domain/errors';
+import { HEADER, verifySignature } from '../protocol/signature';
+import type { ClusterRecord, ClusterStore, NodeWithKey } from '../ports/cluster-store';
+
+export interface AuthenticatedRequest {
+  cluster: ClusterRecord;
+  node: NodeWithKey;
+  rawBody: string;
+}
+
+/** Decode the body exactly as sent (the signature covers these bytes) and enforce the size limit. */
+export function rawBodyOf(body: string | undefined, isBase64Encoded: boolean | undefined, maxBytes: number): string {
+  if (body === undefined || body === null || body === '') throw new InvalidRequestError('empty_body', 'request body is empty');
+  const bytes = isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+  if (bytes.length > maxBytes) throw new PayloadTooLargeError(maxBytes);
+  return bytes.toString('utf8');
+}
+
+/**
+ * Check who sent a request: the node header names a registered node, the timestamp is within the cluster's replay
+ * window, the HMAC over `timestamp.body` matches (constant time), and this exact signature was not seen before.
+ * @throws NotFoundError (unknown cluster/node), AuthenticationError (signature, skew, replay), InvalidRequestError.
+ */
+export async function authenticate(
+  store: ClusterStore,
+  headers: Record<string, string | undefined>,
+  rawBody: string,
+  nowSeconds: number,
+): Promise<AuthenticatedRequest> {
+  const who = headers[HEADER.node];
+  const timestamp = headers[HEADER.timestamp];
+  const signature = headers[HEADER.signature];
+  if (!who || !timestamp || !signature) {
+    throw new AuthenticationError('missing_signature', `headers ${HEADER.node}, ${HEADER.timestamp} and ${HEADER.signature} are required`);
+  }
+  const match = /^([^/\s]+)\/([^/\s]+)$/.exec(who);
+  if (!match) throw new InvalidRequestError('invalid_node_header', `${HEADER.node} must be "<cluster>/<node>"`);
+  const [, clusterId = '', nodeName = ''] = match;
+  if (!/^\d{1,12}$/.test(timestamp)) throw new AuthenticationError('invalid_timestamp', `${HEADER.timestamp} must be unix seconds`);
+  const cluster = await store.getCluster(clusterId);
+  if (cluster === null) throw new NotFoundError('unknown_cluster', `cluster ${clusterId} is not registered`);
+  const node = await store.getNode(clusterId, nodeName);
+  if (node === null) throw new NotFoundError('unknown_node', `node ${nodeName} is not registered in cluster ${clusterId}`);
+  const window = cluster.config.replayWindowSeconds;
+  const skew = nowSeconds - Number(timestamp);
+  if (Math.abs(skew) > window) {
+    throw new AuthenticationError('timestamp_out_of_window', `timestamp is ${Math.round(skew)} s off the server clock; the window is ±${window} s (check NTP on the node)`);
+  }
+  if (!verifySignature(node.hookKey, timestamp, rawBody, signature)) {
+    throw new AuthenticationError('bad_signature', 'signature does not match (wrong key for this node, or the body was altered)');
+  }
+  const digest = createHash('sha256').update(signature).digest('hex');
+  if (!(await store.rememberSignature(digest, Number(timestamp) + window + 1))) {
+    throw new AuthenticationError('replayed_request', 'this signed request was already received; a retry must be signed again');
+  }
+  return { cluster, node, rawBody };
+}

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { ConfigError } from '../domain/errors';
+import { TOOLS, type ClusterConfig, type NodeRecord } from '../domain/cluster';
+
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, "_", "." or "-" (max 63), starting with a letter or digit');
+const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'an IPv4 address like 10.0.255.10');
+
+/** `cluster.yaml`, as an operator writes it (see README, "Cluster config"). */
+export const clusterFileSchema = z
+  .object({
+    cluster: name,
+    tool: z.enum(TOOLS),
+    systemIdentifier: z.string().regex(/^\d{1,20}$/, 'the decimal system identifier from pg_controldata').optional(),
+    replayWindowSeconds: z.number().int().min(30).max(3600).default(300),
+    nodes: z
+      .array(
+        z
+          .object({
+            name,
+            repmgrNodeId: z.number().int().min(1).optional(),
+            eni: z.string().regex(/^eni-[0-9a-f]{8,17}$/, 'an ENI id like eni-0123456789abcdef0'),
+            instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/, 'an instance id like i-0123456789abcdef0').optional(),
+            privateIp: ipv4.optional(),
+            fenced: z.boolean().default(false),
+            keyFile: z.string().min(1, 'path of the file holding the node hook key'),
+          })
+          .strict(),
+      )
+      .min(1, 'at least one node'),
+    endpoints: z
+      .object({
+        routeTables: z
+          .object({
+            vip: ipv4,
+            routeTableIds: z.array(z.string().regex(/^rtb-[0-9a-f]{8,17}$/, 'a route table id like rtb-0123456789abcdef0')).min(1),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict(),
+  })
+  .strict()
+  .superRefine((file, ctx) => {
+    const seen = new Set<string>();
+    file.nodes.forEach((node, i) => {
+      if (seen.has(node.name)) ctx.addIssue({ code: 'custom', path: ['nodes', i, 'name'], message: `duplicate node name ${node.name}` });
+      seen.add(node.name);
+      if (file.tool === 'repmgr' && node.repmgrNodeId === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['nodes', i, 'repmgrNodeId'], message: 'required for repmgr clusters (the node_id in repmgr.conf, %n)' });
+      }
+    });
+    const ids = file.nodes.map((n) => n.repmgrNodeId).filter((id) => id !== undefined);
+    if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['nodes'], message: 'repmgrNodeId values must be unique' });
+    if (!file.endpoints.routeTables) ctx.addIssue({ code: 'custom', path: ['endpoints'], message: 'configure at least one endpoint mechanism (routeTables)' });
+  });
+
+export type ClusterFile = z.output<typeof clusterFileSchema>;
+
+export interface ParsedCluster {
+  config: ClusterConfig;
+  systemIdentifier: string | null;
+  nodes: (NodeRecord & { keyFile: string })[];
+}
+
+/**
+ * Validate a parsed cluster file. @throws ConfigError listing every bad field as `path: message`.
+ */
+export function parseClusterFile(input: unknown): ParsedCluster {
+  const result = clusterFileSchema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(file)'}: ${i.message}`));
+  }
+  const file = result.data;
+  return {
+    config: { cluster: file.cluster, tool: file.tool, endpoints: file.endpoints, replayWindowSeconds: file.replayWindowSeconds },
+    systemIdentifier: file.systemIdentifier ?? null,
+    nodes: file.nodes.map((n) => ({
+      cluster: file.cluster,
+      name: n.name,
+      repmgrNodeId: n.repmgrNodeId ?? null,
+      eni: n.eni,
+      instanceId: n.instanceId ?? null,
+      privateIp: n.privateIp ?? null,
+      fenced: n.fenced,
+      keyFile: n.keyFile,
+    })),
+  };
+}

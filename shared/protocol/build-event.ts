@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { ArgvError } from '../domain/errors';
+import { EVENT_VERSION, type NodeFacts, type VipEvent } from '../domain/event';
+import { parsePatroniArgv } from '../domain/patroni-argv';
+import { parseRepmgrArgv } from '../domain/repmgr-argv';
+
+/** The hook's modes: which tool called it. */
+export const HOOK_MODES = ['repmgr', 'patroni'] as const;
+export type HookMode = (typeof HOOK_MODES)[number];
+
+/**
+ * Normalise one hook call into the v1 event. `args` are the tool's arguments after the mode word.
+ * The node name always comes from the hook's config (Patroni does not pass it; repmgr passes only `%n`).
+ * @throws ArgvError when the tool's arguments cannot be parsed.
+ */
+export function buildEvent(
+  mode: HookMode,
+  args: readonly string[],
+  who: { cluster: string; node: string },
+  facts: NodeFacts | null,
+  now: Date,
+  id: string = randomUUID(),
+): VipEvent {
+  if (mode === 'repmgr') {
+    const call = parseRepmgrArgv(args);
+    return {
+      v: EVENT_VERSION,
+      id,
+      cluster: who.cluster,
+      node: who.node,
+      source: 'repmgr',
+      type: call.event,
+      success: call.success,
+      role: null,
+      occurredAt: call.occurredAt,
+      details: call.details,
+      facts,
+      raw: { argv: [...args] },
+    };
+  }
+  if (mode === 'patroni') {
+    const call = parsePatroniArgv(args);
+    return {
+      v: EVENT_VERSION,
+      id,
+      cluster: who.cluster,
+      node: who.node,
+      source: 'patroni',
+      type: call.action,
+      success: true,
+      role: call.role,
+      occurredAt: now.toISOString(),
+      details: '',
+      facts,
+      raw: { argv: [...args] },
+    };
+  }
+  throw new ArgvError('mode', `expected repmgr or patroni, got ${JSON.stringify(mode)}`);
+}

@@ -1,0 +1,119 @@
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { applyClusterFile } from '../../local/apply';
+import { loadTopology, startLocalStack, type LocalStack } from '../../local/stack';
+import { signedHeaders } from '../../shared/protocol/signature';
+import type { NodeFacts, VipEvent } from '../../shared/domain/event';
+
+const run = promisify(execFile);
+export const ROOT = join(__dirname, '../..');
+export const HOOK = join(ROOT, 'hooks/dist/vipswitch-hook.cjs');
+export const SYSTEM_ID = '7710811430681400266';
+
+/** The example topology's three nodes (local/example/topology.json). */
+export async function exampleTopology() {
+  return loadTopology(join(ROOT, 'local/example/topology.json'));
+}
+
+export async function startTestStack(): Promise<LocalStack> {
+  await run(process.execPath, [join(ROOT, 'scripts/build-hook.mjs')]);
+  return startLocalStack({ topology: await exampleTopology() });
+}
+
+export interface TestNode {
+  name: string;
+  id: number;
+  eni: string;
+  key: string;
+  configPath: string;
+  spoolDir: string;
+}
+
+export interface TestCluster {
+  name: string;
+  dir: string;
+  vip: string;
+  routeTableIds: string[];
+  nodes: Record<string, TestNode>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Register a fresh cluster (unique name) over the example topology's ENIs and route tables, with new keys, and write
+ * a hook config per node pointing at `eventsUrl`.
+ */
+export async function registerCluster(stack: LocalStack, options: { eventsUrl?: string; vip?: string; systemIdentifier?: string } = {}): Promise<TestCluster> {
+  const topology = await exampleTopology();
+  const dir = await mkdtemp(join(tmpdir(), 'vipswitch-it-'));
+  const name = `it-${randomUUID().slice(0, 8)}`;
+  const enis = topology.networkInterfaces.map((e) => e.networkInterfaceId);
+  const vip = options.vip ?? `10.0.254.${1 + Math.floor(Math.random() * 250)}`;
+  const routeTableIds = topology.routeTables.map((t) => t.routeTableId);
+  const nodes: Record<string, TestNode> = {};
+  for (let i = 1; i <= 3; i++) {
+    const node: TestNode = { name: `node${i}`, id: i, eni: enis[i - 1]!, key: randomBytes(32).toString('hex'), configPath: join(dir, `hook-node${i}.json`), spoolDir: join(dir, `spool-node${i}`) };
+    await writeFile(join(dir, `node${i}.key`), node.key, { mode: 0o600 });
+    await writeFile(node.configPath, JSON.stringify({ endpoint: options.eventsUrl ?? stack.eventsUrl, cluster: name, node: node.name, keyFile: join(dir, `node${i}.key`), spoolDir: node.spoolDir, timeoutMs: 3000 }));
+    nodes[node.name] = node;
+  }
+  const file = join(dir, 'cluster.yaml');
+  await writeFile(
+    file,
+    stringify({
+      cluster: name,
+      tool: 'repmgr',
+      systemIdentifier: options.systemIdentifier ?? SYSTEM_ID,
+      nodes: Object.values(nodes).map((n) => ({ name: n.name, repmgrNodeId: n.id, eni: n.eni, keyFile: `node${n.id}.key` })),
+      endpoints: { routeTables: { vip, routeTableIds } },
+    }),
+  );
+  await applyClusterFile(stack.store, file);
+  return { name, dir, vip, routeTableIds, nodes, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export function primaryFacts(timeline: number, systemIdentifier = SYSTEM_ID): NodeFacts {
+  return { inRecovery: false, timeline, lsn: '0/3000060', systemIdentifier };
+}
+
+export function repmgrArgs(node: TestNode, event: string, details = ''): string[] {
+  return [String(node.id), event, '1', new Date().toISOString().replace('T', ' ').replace('Z', '+00'), details, '', '', ''];
+}
+
+/** Run the real bundled hook binary, as repmgr would (argv array, no shell). */
+export async function runHook(node: TestNode, args: string[], facts: NodeFacts | null, extraEnv: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
+  const flags = facts === null ? [] : ['--facts-json', JSON.stringify(facts)];
+  return run(process.execPath, [HOOK, '--config', node.configPath, ...flags, 'repmgr', ...args], { env: { ...process.env, ...extraEnv }, timeout: 30_000 });
+}
+
+/** Where the VIP route points in each of the cluster's route tables, per the local EC2 endpoint's state view. */
+export function routeTargets(stack: LocalStack, cluster: TestCluster): (string | null)[] {
+  return stack.aws
+    .state()
+    .routeTables.filter((t) => cluster.routeTableIds.includes(t.routeTableId))
+    .map((t) => t.routes.find((r) => r.destinationCidrBlock === `${cluster.vip}/32`)?.networkInterfaceId ?? null);
+}
+
+/** A v1 event as the hook would build it, for direct POSTs. */
+export function makeEvent(cluster: TestCluster, node: TestNode, type: string, facts: NodeFacts | null, id = randomUUID()): VipEvent {
+  const args = repmgrArgs(node, type);
+  return { v: 1, id, cluster: cluster.name, node: node.name, source: 'repmgr', type, success: true, role: null, occurredAt: new Date().toISOString(), details: '', facts, raw: { argv: args } };
+}
+
+/** POST a body signed with `key` (or with `headers` overriding), returning status and JSON. */
+export async function post(stack: LocalStack, cluster: TestCluster, node: TestNode, body: string, override: Record<string, string> = {}, key = node.key) {
+  const headers = { ...signedHeaders(cluster.name, node.name, key, body, Date.now() / 1000), ...override };
+  const response = await fetch(stack.eventsUrl, { method: 'POST', headers, body });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+export async function status(stack: LocalStack, cluster: TestCluster) {
+  const response = await fetch(`${stack.apiUrl}/v1/clusters/${cluster.name}`);
+  return (await response.json()) as Record<string, any>;
+}
+
+export { mkdir, readFile };
