@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   }
   say('vipswitch local stack: starting DynamoDB Local, the local AWS endpoint and the API (serverless-offline)...');
   const started = Date.now();
-  const stack = await startLocalStack({ topology: await loadTopology(join(EXAMPLE, 'topology.json')), ports });
+  const stack = await startLocalStack({ topology: await loadTopology(join(ROOT, 'local/topology.example.json')), ports });
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;

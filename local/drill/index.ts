@@ -4,3 +4,5 @@ export { recordingHook, readHookCalls, waitForHookCall, RECORD_HOOK } from './ho
 export type { HookWiring, NodeInfo, HookCall } from './hook';
 export { reapOrphans, freePorts, processesOf, Timeline } from './util';
 export type { LogFn, ProcInfo, TimingEntry } from './util';
+export { PatroniCluster } from './patroni';
+export type { PatroniClusterOptions, PatroniDcsTiming, PatroniMemberStatus } from './patroni';

@@ -74,7 +74,7 @@ export class DynamoDBClusterStore implements ClusterStore {
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.#doc.send(
-        new ScanCommand({ TableName: this.#table, FilterExpression: 'sk = :s', ExpressionAttributeValues: { ':s': STATE_SK }, ProjectionExpression: 'cluster', ExclusiveStartKey: startKey }),
+        new ScanCommand({ TableName: this.#table, FilterExpression: 'sk = :s', ExpressionAttributeValues: { ':s': STATE_SK }, ProjectionExpression: '#c', ExpressionAttributeNames: { '#c': 'cluster' }, ExclusiveStartKey: startKey }),
       );
       for (const item of page.Items ?? []) clusters.push(item.cluster);
       startKey = page.LastEvaluatedKey;
@@ -194,11 +194,11 @@ export class DynamoDBClusterStore implements ClusterStore {
         TableName: this.#table,
         Key: { pk: clusterPk(config.cluster), sk: STATE_SK },
         UpdateExpression:
-          'SET cluster = :c, tool = :tool, endpoints = :ep, replayWindowSeconds = :rw, updatedAt = :now, ' +
+          'SET #c = :c, tool = :tool, endpoints = :ep, replayWindowSeconds = :rw, updatedAt = :now, ' +
           '#p = if_not_exists(#p, :null), #tl = if_not_exists(#tl, :zero), epoch = if_not_exists(epoch, :zero), ' +
           'appliedEpoch = if_not_exists(appliedEpoch, :zero), #sid = ' +
           (systemIdentifier === null ? 'if_not_exists(#sid, :null)' : ':sid'),
-        ExpressionAttributeNames: { '#p': 'primary', '#tl': 'timeline', '#sid': 'systemIdentifier' },
+        ExpressionAttributeNames: { '#c': 'cluster', '#p': 'primary', '#tl': 'timeline', '#sid': 'systemIdentifier' },
         ExpressionAttributeValues: {
           ':c': config.cluster,
           ':tool': config.tool,

@@ -15,9 +15,9 @@ export const ROOT = join(__dirname, '../..');
 export const HOOK = join(ROOT, 'hooks/dist/vipswitch-hook.cjs');
 export const SYSTEM_ID = '7710811430681400266';
 
-/** The example topology's three nodes (local/example/topology.json). */
+/** The example topology's three nodes (local/topology.example.json). */
 export async function exampleTopology() {
-  return loadTopology(join(ROOT, 'local/example/topology.json'));
+  return loadTopology(join(ROOT, 'local/topology.example.json'));
 }
 
 export async function startTestStack(): Promise<LocalStack> {

@@ -125,6 +125,11 @@ describe('Spool', () => {
 
   describe('atomicity (a real concurrent writer process)', () => {
     const FILL = 256 * 1024; // large enough that a non-atomic write is caught half-done
+    const writers = new Set<() => void>();
+    afterEach(() => {
+      for (const kill of writers) kill();
+      writers.clear();
+    });
 
     function startWriter(name: string, rounds: number): { done: Promise<number | null>; kill: () => void; started: Promise<void> } {
       const script = join(dir, '..', 'writer.ts');
@@ -148,7 +153,9 @@ for (let i = 1; i <= Number(rounds); i++) {
         child.on('close', (code) => reject(new Error(`writer exited (${code}) before it started`)));
       });
       const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-      return { done, started, kill: () => child.kill('SIGKILL') };
+      const kill = (): void => void child.kill('SIGKILL');
+      writers.add(kill);
+      return { done, started, kill };
     }
 
     function checkComplete(name: string): boolean {
