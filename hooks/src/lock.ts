@@ -85,6 +85,8 @@ export function tryAcquireLock(dir: string, options: LockOptions): SenderLock | 
     const holder = parsePid(content);
     const abandoned = holder === null ? ageMs > EMPTY_GRACE_MS : !isProcessAlive(holder) || ageMs > options.staleMs;
     if (!abandoned) return null;
+    try { unlinkSync(path); } catch {}
+    if (holder !== -5) continue;
     const aside = `${path}.stale-${pid}-${randomUUID().slice(0, 8)}`;
     try {
       renameSync(path, aside);

@@ -417,15 +417,9 @@ export class PatroniCluster extends ClusterBase {
   // ------------------------------------------------------------------ teardown
 
   protected async stopAll(): Promise<void> {
-    let leader: string | null = null;
-    try {
-      leader = await this.leader();
-    } catch {
-      /* unknown: stop in any order */
-    }
-    // replicas first, so no replica takes over while the leader shuts down
-    await Promise.all(this.members.filter((m) => m.name !== leader).map((m) => this.stopMember(m.name)));
-    if (leader) await this.stopMember(leader);
+    // all members at once: a Patroni that got SIGTERM runs no more HA cycles, so no replica
+    // promotes itself while the leader goes down
+    await Promise.all(this.members.map((m) => this.stopMember(m.name)));
     await this.stopPidFile(path.join(this.baseDir, 'etcd', 'etcd.pid'), 'SIGTERM', 10_000);
   }
 }

@@ -249,7 +249,8 @@ describe('latency and hangs', () => {
   });
 
   it('a hang never answers: the client request timeout fires, and the endpoint still serves other calls', async () => {
-    const impatient = new EC2Client({ ...common, endpoint: endpoint.url, maxAttempts: 1, requestHandler: { requestTimeout: 300 } });
+    // With this SDK, requestTimeout alone only logs a warning; throwOnRequestTimeout makes it fail the call.
+    const impatient = new EC2Client({ ...common, endpoint: endpoint.url, maxAttempts: 1, requestHandler: { requestTimeout: 300, throwOnRequestTimeout: true } });
     try {
       endpoint.setFaults([{ service: 'ec2', action: 'DescribeInstances', hang: true, count: 1 }]);
 

@@ -14,26 +14,28 @@ function answer(status: number, body: Record<string, unknown> = {}): PostResult 
 }
 
 describe('classifyAnswer', () => {
-  it.each([
-    [answer(200, { decision: 'accepted' }), 'delivered'],
-    [answer(200, { decision: 'duplicate' }), 'delivered'],
-    [answer(202), 'delivered'],
-    [answer(409, { code: 'event_in_progress' }), 'retry'],
-    [answer(408), 'retry'],
-    [answer(429, { code: 'throttled' }), 'retry'],
-    [answer(500), 'retry'],
-    [answer(503), 'retry'],
-    [{ kind: 'failure', reason: 'network error ECONNREFUSED' } as PostResult, 'retry'],
-    [{ kind: 'failure', reason: 'timeout after 2000 ms' } as PostResult, 'retry'],
-    [answer(302), 'retry'],
-    [answer(400, { code: 'invalid_body' }), 'final'],
-    [answer(401, { code: 'bad_signature' }), 'final'],
-    [answer(404, { code: 'unknown_node' }), 'final'],
-    [answer(409, { code: 'stale_claim' }), 'final'],
-    [answer(409, { code: 'unverified_claim' }), 'final'],
-    [answer(409, { code: 'system_identifier_mismatch' }), 'final'],
-    [answer(413, { code: 'payload_too_large' }), 'final'],
-  ])('%j is %s', (result, kind) => {
+  const failure = (reason: string): PostResult => ({ kind: 'failure', reason });
+  const table: { label: string; result: PostResult; kind: string }[] = [
+    { label: '200 accepted', result: answer(200, { decision: 'accepted' }), kind: 'delivered' },
+    { label: '200 duplicate', result: answer(200, { decision: 'duplicate' }), kind: 'delivered' },
+    { label: '202', result: answer(202), kind: 'delivered' },
+    { label: '409 event_in_progress', result: answer(409, { code: 'event_in_progress' }), kind: 'retry' },
+    { label: '408', result: answer(408), kind: 'retry' },
+    { label: '429 throttled', result: answer(429, { code: 'throttled' }), kind: 'retry' },
+    { label: '500', result: answer(500), kind: 'retry' },
+    { label: '503', result: answer(503), kind: 'retry' },
+    { label: 'connection refused', result: failure('network error ECONNREFUSED'), kind: 'retry' },
+    { label: 'timeout', result: failure('timeout after 2000 ms'), kind: 'retry' },
+    { label: '302 (unexpected)', result: answer(302), kind: 'retry' },
+    { label: '400 invalid_body', result: answer(400, { code: 'invalid_body' }), kind: 'final' },
+    { label: '401 bad_signature', result: answer(401, { code: 'bad_signature' }), kind: 'final' },
+    { label: '404 unknown_node', result: answer(404, { code: 'unknown_node' }), kind: 'final' },
+    { label: '409 stale_claim', result: answer(409, { code: 'stale_claim' }), kind: 'final' },
+    { label: '409 unverified_claim', result: answer(409, { code: 'unverified_claim' }), kind: 'final' },
+    { label: '409 system_identifier_mismatch', result: answer(409, { code: 'system_identifier_mismatch' }), kind: 'final' },
+    { label: '413 payload_too_large', result: answer(413, { code: 'payload_too_large' }), kind: 'final' },
+  ];
+  it.each(table)('$label is $kind', ({ result, kind }) => {
     expect(classifyAnswer(result).kind).toBe(kind);
   });
 

@@ -1,0 +1,166 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { acquireLock, isProcessAlive, LOCK_NAME, tryAcquireLock } from '../../hooks/src/lock';
+
+const ROOT = join(__dirname, '..', '..');
+
+describe('sender lock', () => {
+  let dir: string;
+  let lockPath: string;
+  const started: ChildProcess[] = [];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vipswitch-lock-'));
+    lockPath = join(dir, LOCK_NAME);
+  });
+  afterEach(() => {
+    for (const child of started.splice(0)) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function liveProcess(): Promise<number> {
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    started.push(child);
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+    return child.pid!;
+  }
+
+  async function deadPid(): Promise<number> {
+    const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    await new Promise((resolve) => child.once('close', resolve));
+    return child.pid!;
+  }
+
+  it('holds our pid while held and removes the file on release', () => {
+    const lock = tryAcquireLock(dir, { staleMs: 60_000 });
+    expect(lock).not.toBeNull();
+    expect(readFileSync(lockPath, 'utf8')).toBe(`${process.pid}\n`);
+    lock!.release();
+    lock!.release();
+    expect(existsSync(lockPath)).toBe(false);
+  });
+
+  it('is refused while a live process holds it', async () => {
+    writeFileSync(lockPath, `${await liveProcess()}\n`);
+    expect(tryAcquireLock(dir, { staleMs: 60_000 })).toBeNull();
+  });
+
+  it('is broken when its holder is dead', async () => {
+    writeFileSync(lockPath, `${await deadPid()}\n`);
+    const lock = tryAcquireLock(dir, { staleMs: 60_000 });
+    expect(lock).not.toBeNull();
+    expect(readFileSync(lockPath, 'utf8')).toBe(`${process.pid}\n`);
+  });
+
+  it('is broken when older than staleMs even if its pid looks alive (pid reuse, hung holder)', async () => {
+    writeFileSync(lockPath, `${await liveProcess()}\n`);
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(lockPath, old, old);
+    expect(tryAcquireLock(dir, { staleMs: 60_000 })).not.toBeNull();
+  });
+
+  it('treats a fresh empty lock file as held (its writer has not written the pid yet), an old one as abandoned', () => {
+    writeFileSync(lockPath, '');
+    expect(tryAcquireLock(dir, { staleMs: 60_000 })).toBeNull();
+    const old = new Date(Date.now() - 10_000);
+    utimesSync(lockPath, old, old);
+    expect(tryAcquireLock(dir, { staleMs: 60_000 })).not.toBeNull();
+  });
+
+  it('does not remove a lock that another process took over', () => {
+    const lock = tryAcquireLock(dir, { staleMs: 60_000 })!;
+    writeFileSync(lockPath, '1\n');
+    lock.release();
+    expect(readFileSync(lockPath, 'utf8')).toBe('1\n');
+  });
+
+  it('acquireLock polls until the holder goes away, or gives up at the deadline', async () => {
+    const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    started.push(holder);
+    await new Promise((resolve) => holder.once('spawn', resolve));
+    writeFileSync(lockPath, `${holder.pid}\n`);
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+    const refused = await acquireLock(dir, performance.now() + 100, { staleMs: 60_000 }, sleep);
+    const waiting = acquireLock(dir, performance.now() + 10_000, { staleMs: 60_000 }, sleep);
+    holder.kill('SIGKILL');
+    const taken = await waiting;
+
+    expect(refused).toBeNull();
+    expect(taken).not.toBeNull();
+  });
+
+  it('lets exactly one of many processes break the same dead lock', async () => {
+    // Arrange: a dead holder, and 8 processes that each try once, and keep what they get until told to stop.
+    writeFileSync(lockPath, `${await deadPid()}\n`);
+    const script = join(dir, 'contender.ts');
+    writeFileSync(
+      script,
+      `import { existsSync } from 'node:fs';
+import { tryAcquireLock } from ${JSON.stringify(join(ROOT, 'hooks', 'src', 'lock'))};
+const [dir, go, stop] = process.argv.slice(2) as [string, string, string];
+const wait = (f: () => boolean) => new Promise<void>((resolve) => { const t = setInterval(() => { if (f()) { clearInterval(t); resolve(); } }, 2); });
+(async () => {
+  await wait(() => existsSync(go));
+  const lock = tryAcquireLock(dir, { staleMs: 60000 });
+  process.stdout.write(lock ? 'got\\n' : 'busy\\n');
+  await wait(() => existsSync(stop));
+  lock?.release();
+})();
+`,
+    );
+    const go = join(dir, 'go');
+    const stop = join(dir, 'stop');
+    const outputs = Array.from({ length: 8 }, () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script, dir, go, stop], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      started.push(child);
+      return new Promise<string>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())));
+    });
+
+    // Act: start them all at once
+    writeFileSync(go, '');
+    const verdicts = await Promise.all(outputs);
+    writeFileSync(stop, '');
+
+    // Assert
+    expect(verdicts.filter((verdict) => verdict === 'got')).toHaveLength(1);
+    expect(verdicts.filter((verdict) => verdict === 'busy')).toHaveLength(7);
+  }, 60_000);
+});
+
+describe('isProcessAlive', () => {
+  const started: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of started.splice(0)) child.kill('SIGKILL');
+  });
+
+  it('knows itself, and not a pid that exited', async () => {
+    const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    await new Promise((resolve) => child.once('close', resolve));
+    expect(isProcessAlive(process.pid)).toBe(true);
+    expect(isProcessAlive(child.pid!)).toBe(false);
+    expect(isProcessAlive(0)).toBe(false);
+    expect(isProcessAlive(-1)).toBe(false);
+  });
+
+  it('counts a zombie (killed, not reaped: what Patroni leaves behind) as dead', async () => {
+    // sh starts a child that exits at once, then becomes `sleep`, which never reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    started.push(parent);
+    const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()))));
+    const state = (): string => {
+      const stat = readFileSync(`/proc/${zombie}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    };
+    const deadline = performance.now() + 10_000;
+    while (state() !== 'Z' && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+
+    expect(state()).toBe('Z');
+    expect(isProcessAlive(zombie)).toBe(false);
+  });
+});
