@@ -1,28 +1,56 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { CompositeActuator } from '../shared/adapters/composite-actuator';
 import { DynamoDBClusterStore } from '../shared/adapters/dynamodb-cluster-store';
+import { Ec2ElasticIpActuator } from '../shared/adapters/ec2-elastic-ip-actuator';
+import { Ec2InstanceFencer } from '../shared/adapters/ec2-instance-fencer';
 import { Ec2RouteActuator } from '../shared/adapters/ec2-route-actuator';
+import { Ec2SecondaryIpActuator } from '../shared/adapters/ec2-secondary-ip-actuator';
+import { Route53Actuator } from '../shared/adapters/route53-actuator';
 import { SnsAlerter } from '../shared/adapters/sns-alerter';
+import { DeduplicatingAlerter } from '../shared/app/deduplicating-alerter';
 import type { ProcessDeps } from '../shared/app/process-event';
 import { readServiceConfig } from '../shared/config/service-config';
 
-// Wiring shared by the Lambdas, built once per cold start. The SDK's adaptive retry strategy handles throttling
-// (backoff with jitter); endpoints come from AWS_ENDPOINT_URL(_<SERVICE>) when set: handler code never names one.
+// Wiring shared by the Lambdas, built once per cold start. Every AWS call is bounded: the SDK's adaptive retry
+// strategy retries throttling (RequestLimitExceeded, Throttling, PriorRequestNotComplete), 5xx and timeouts with
+// backoff and jitter, and each attempt has a socket timeout. Endpoints come from AWS_ENDPOINT_URL(_<SERVICE>) when
+// set (the local stack): handler code never names one.
 export const config = readServiceConfig(process.env);
 export const logger = new Logger({ serviceName: 'vipswitch', logLevel: config.logLevel });
-const retry = { maxAttempts: 4, retryMode: 'adaptive' as const };
-export const dynamodb = new DynamoDBClient(retry);
+const clientConfig = {
+  maxAttempts: config.awsMaxAttempts,
+  retryMode: 'adaptive' as const,
+  // throwOnRequestTimeout: without it the installed node-http-handler only warns and the call hangs.
+  requestHandler: { connectionTimeout: 1000, requestTimeout: config.awsRequestTimeoutMs, throwOnRequestTimeout: true },
+};
+export const dynamodb = new DynamoDBClient(clientConfig);
 export const store = new DynamoDBClusterStore({ client: dynamodb, tableName: config.tableName });
+const ec2 = new EC2Client(clientConfig);
 
 export const deps: ProcessDeps = {
   store,
-  actuator: new Ec2RouteActuator({ client: new EC2Client(retry) }),
-  alerter: new SnsAlerter({
-    client: new SNSClient(retry),
-    topicArn: config.topicArn,
-    onError: (error, page) => logger.error('page not sent', { error: error as Error, pageType: page.type, cluster: page.cluster }),
+  actuator: new CompositeActuator({
+    actuators: [
+      { mechanism: 'route_table', actuator: new Ec2RouteActuator({ client: ec2 }) },
+      { mechanism: 'elastic_ip', actuator: new Ec2ElasticIpActuator({ client: ec2 }) },
+      { mechanism: 'secondary_ip', actuator: new Ec2SecondaryIpActuator({ client: ec2 }) },
+      { mechanism: 'route53_writer', actuator: new Route53Actuator({ client: new Route53Client(clientConfig) }) },
+    ],
   }),
+  alerter: new DeduplicatingAlerter({
+    inner: new SnsAlerter({
+      client: new SNSClient(clientConfig),
+      topicArn: config.topicArn,
+      onError: (error, page) => logger.error('page not sent', { error: error as Error, pageType: page.type, cluster: page.cluster }),
+    }),
+    store,
+    windowSeconds: config.pageDedupeSeconds,
+    onSuppressed: (page) => logger.info('page suppressed (repeat inside the window)', { pageType: page.type, cluster: page.cluster }),
+  }),
+  fencer: new Ec2InstanceFencer({ client: ec2 }),
   now: () => new Date(),
 };

@@ -10,10 +10,14 @@ import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { applyClusterFile } from './apply';
+import { describeView, endpointView, pointsAt } from './endpoint-view';
+import { startPageReceiver } from './page-receiver';
+import { parseClusterFile } from '../shared/config/cluster-config';
 import { isPortFree } from './ports';
 import { repoRoot } from './root';
-import { loadTopology, startLocalStack, type LocalStack } from './stack';
+import { LOCAL_NAMES, loadTopology, startLocalStack, type LocalStack } from './stack';
 import { waitFor } from './wait-for';
 
 const run = promisify(execFile);
@@ -64,9 +68,10 @@ async function main(): Promise<void> {
 
 async function demo(stack: LocalStack, started: number): Promise<void> {
   const clusterFile = join(EXAMPLE, 'cluster.yaml');
-  const cluster = parseYaml(await readFile(clusterFile, 'utf8')) as { cluster: string; nodes: { name: string; eni: string; keyFile: string }[]; endpoints: { routeTables: { vip: string; routeTableIds: string[] } } };
+  const parsed = parseClusterFile(parseYaml(await readFile(clusterFile, 'utf8')));
+  const cluster = parsed.config;
   await mkdir(join(WORK, 'keys'), { recursive: true, mode: 0o700 });
-  for (const node of cluster.nodes) {
+  for (const node of parsed.nodes) {
     const keyPath = join(EXAMPLE, node.keyFile);
     if (!existsSync(keyPath)) {
       await writeFile(keyPath, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
@@ -80,15 +85,26 @@ async function demo(stack: LocalStack, started: number): Promise<void> {
   const applied = await applyClusterFile(stack.store, clusterFile);
   say(`registered cluster ${applied.cluster} (nodes ${applied.nodes.join(', ')}) from ${relative(ROOT, clusterFile)}`);
 
-  // node1 is the running primary of the example: its repmgrd_start reports it out of recovery on timeline 1.
-  await hook('node1', 1, 'repmgrd_start', 'monitoring cluster primary "node1" (ID: 1)', 1);
-  const vip = cluster.endpoints.routeTables.vip;
-  const eniOf = new Map(cluster.nodes.map((n) => [n.eni, n.name]));
-  const routes = () =>
-    stack.aws
-      .state()
-      .routeTables.filter((t) => cluster.endpoints.routeTables.routeTableIds.includes(t.routeTableId))
-      .map((t) => ({ table: t.routeTableId, eni: t.routes.find((r) => r.destinationCidrBlock === `${vip}/32`)?.networkInterfaceId ?? null }));
+  // The on-call webhook: a local HTTP subscriber of the pages topic, printing each page.
+  const sns = new SNSClient({ endpoint: stack.aws.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIALOCAL', secretAccessKey: 'local' } });
+  const receiver = await startPageReceiver({
+    topicArn: LOCAL_NAMES.topicArn,
+    sns,
+    onPage: (p) => say(`  PAGE [${p.attributes.severity}/${p.attributes.type}] ${p.subject}\n       ${JSON.parse(p.message).message}`),
+  });
+
+  // node1 is the running primary of the example (timeline 1); node2 and node3 are streaming replicas.
+  await hook('node1', 1, 'repmgrd_start', 'monitoring cluster primary "node1" (ID: 1)', { inRecovery: false, timeline: 1 });
+  await hook('node2', 2, 'repmgrd_start', 'monitoring connection to upstream node "node1" (ID: 1)', { inRecovery: true, timeline: 1 });
+  await hook('node3', 3, 'repmgrd_start', 'monitoring connection to upstream node "node1" (ID: 1)', { inRecovery: true, timeline: 1 });
+
+  const names = new Map<string, string>();
+  for (const n of parsed.nodes) {
+    names.set(n.eni, n.name);
+    if (n.privateIp) names.set(n.privateIp, n.name);
+  }
+  const nameOf = (key: string | null) => (key === null ? '-' : (names.get(key) ?? '?'));
+  const view = () => endpointView(stack.aws.state(), cluster.endpoints);
 
   const promote = promoteCommand('node2', 2, 2);
   say('');
@@ -96,29 +112,36 @@ async function demo(stack: LocalStack, started: number): Promise<void> {
   say(`  API                 ${stack.apiUrl}   (POST /v1/events, GET /v1/clusters/${cluster.cluster})`);
   say(`  local AWS endpoint  ${stack.aws.url}   (EC2, Route53, SNS; state view: ${stack.aws.url}/_local/state)`);
   say(`  DynamoDB Local      ${stack.dynamodbEndpoint}`);
-  say(`  cluster             ${cluster.cluster}: VIP ${vip}/32 in ${cluster.endpoints.routeTables.routeTableIds.join(', ')}`);
-  for (const r of routes()) say(`    ${r.table}: ${vip}/32 -> ${r.eni} (${eniOf.get(r.eni ?? '') ?? '?'})`);
+  say(`  pages               SNS ${LOCAL_NAMES.topicArn} -> ${receiver.url} (printed here)`);
+  say(`  cluster ${cluster.cluster}, endpoint now:`);
+  for (const line of describeView(view(), nameOf)) say(`    ${line}`);
   say('');
   say('Promote node2 (what repmgr runs after `repmgr standby promote`; --facts-json stands in for a real PostgreSQL):');
   say(`  ${promote.map(quote).join(' ')}`);
   say('Then look:');
   say(`  VIPSWITCH_API=${stack.apiUrl} npx vipswitch status ${cluster.cluster}`);
   say(`  curl -s ${stack.aws.url}/_local/state`);
+  say('Try the split brain: run the same command again for node1 with timeline 1 (answer 409 stale_claim, a page, nothing moves).');
   say('');
-  say('Watching the route (Ctrl-C stops everything)...');
+  say('Watching the endpoint (Ctrl-C stops everything)...');
 
-  let last = JSON.stringify(routes());
+  let last = JSON.stringify(view());
   const watcher = setInterval(() => {
-    const now = JSON.stringify(routes());
+    const now = JSON.stringify(view());
     if (now === last) return;
     last = now;
-    for (const r of routes()) say(`  ${new Date().toISOString()}  ${r.table}: ${vip}/32 -> ${r.eni} (${eniOf.get(r.eni ?? '') ?? '?'})`);
+    say(`  ${new Date().toISOString()}  endpoint changed:`);
+    for (const line of describeView(view(), nameOf)) say(`    ${line}`);
   }, 200);
   if (selfTest) {
+    const node2 = parsed.nodes.find((n) => n.name === 'node2')!;
     await run(promote[0]!, promote.slice(1));
-    await waitFor('the route to point at node2', 10_000, () => routes().every((r) => eniOf.get(r.eni ?? '') === 'node2'));
+    await waitFor('every mechanism to point at node2', 15_000, () => pointsAt(view(), node2));
+    await hook('node1', 1, 'repmgrd_start', 'monitoring cluster primary "node1" (ID: 1)', { inRecovery: false, timeline: 1 });
+    await waitFor('the stale_claim page at the receiver', 10_000, () => receiver.pages.some((p) => p.attributes.type === 'stale_claim'));
     clearInterval(watcher);
-    say('self-test: the printed command moved every route to node2');
+    if (!pointsAt(view(), node2)) throw new Error('the stale claim moved the endpoint');
+    say('self-test: the printed command moved every mechanism to node2; the stale claim paged and moved nothing');
   }
 }
 
@@ -128,8 +151,8 @@ function promoteCommand(node: string, nodeId: number, timeline: number): string[
   return ['node', relative(process.cwd(), HOOK) || HOOK, '--config', relative(process.cwd(), join(WORK, `hook-${node}.json`)), '--facts-json', facts, 'repmgr', String(nodeId), 'standby_promote', '1', when, `server "${node}" (ID: ${nodeId}) was successfully promoted to primary`, '', '', ''];
 }
 
-async function hook(node: string, nodeId: number, event: string, details: string, timeline: number): Promise<void> {
-  const facts = JSON.stringify({ inRecovery: false, timeline, lsn: '0/3000060', systemIdentifier: SYSTEM_ID });
+async function hook(node: string, nodeId: number, event: string, details: string, f: { inRecovery: boolean; timeline: number }): Promise<void> {
+  const facts = JSON.stringify({ ...f, lsn: '0/3000060', systemIdentifier: SYSTEM_ID });
   const when = new Date().toISOString().replace('T', ' ').replace('Z', '+00');
   await run(process.execPath, [HOOK, '--config', join(WORK, `hook-${node}.json`), '--facts-json', facts, 'repmgr', String(nodeId), event, '1', when, details, '', '', '']);
 }

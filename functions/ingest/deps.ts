@@ -5,7 +5,7 @@ import type { NodeRecord } from '../../shared/domain/cluster';
 import type { VipEvent } from '../../shared/domain/event';
 import { config, deps, dynamodb } from '../wiring';
 
-export { config, logger, store } from '../wiring';
+export { config, deps, logger, store } from '../wiring';
 
 export interface IdempotentInput {
   key: string;

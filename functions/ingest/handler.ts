@@ -7,7 +7,8 @@ import { ConflictError, InvalidRequestError, NotFoundError } from '../../shared/
 import { parseRepmgrArgv } from '../../shared/domain/repmgr-argv';
 import { parseVipEvent } from '../../shared/protocol/event-schema';
 import { errorResponder, jsonResponse } from '../../shared/middleware/error-responder';
-import { config, logger, processOnce, store } from './deps';
+import { config, deps, logger, processOnce, store } from './deps';
+import { processEvent } from '../../shared/app/process-event';
 import type { NodeWithKey } from '../../shared/ports/cluster-store';
 import type { VipEvent } from '../../shared/domain/event';
 
@@ -18,7 +19,10 @@ async function ingest(request: APIGatewayProxyEventV2, context: Context): Promis
   const event = validate(rawBody, node);
   logger.appendKeys({ cluster: event.cluster, node: event.node, eventId: event.id });
   try {
-    const answer = await processOnce({ key: `${event.cluster}#${event.id}`, event, node: withoutKey(node) });
+    // A dry run changes nothing, so it is not recorded for idempotency either (the real event may follow).
+    // The header is outside the signature on purpose: it can only take effects away, never add one.
+    const dryRun = /^(1|true|yes)$/i.test(request.headers?.['x-vipswitch-dry-run'] ?? '');
+    const answer = dryRun ? await processEvent(deps, event, withoutKey(node), { dryRun }) : await processOnce({ key: `${event.cluster}#${event.id}`, event, node: withoutKey(node) });
     logger.info('event answered', { type: event.type, status: answer.status, code: answer.body.code, epoch: answer.body.epoch });
     return jsonResponse(answer.status, answer.body);
   } catch (error) {

@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The sender lock's file name inside the spool directory. */
@@ -56,7 +55,8 @@ const EMPTY_GRACE_MS = 5000;
 
 /**
  * One attempt to take the sender lock of `dir`: create `.lock` with O_EXCL holding our pid; break it when its holder is
- * dead (or it is older than `staleMs`). Breaking renames the file aside first, so of two breakers only one wins.
+ * dead (or it is older than `staleMs`). Breakers serialise on a second O_EXCL file, `.lock.break`, and re-check the
+ * content under it, so a breaker that judged an old lock dead can never remove the fresh lock of a faster breaker.
  * @returns the lock, or null when another live process holds it
  */
 export function tryAcquireLock(dir: string, options: LockOptions): SenderLock | null {
@@ -85,26 +85,7 @@ export function tryAcquireLock(dir: string, options: LockOptions): SenderLock | 
     const holder = parsePid(content);
     const abandoned = holder === null ? ageMs > EMPTY_GRACE_MS : !isProcessAlive(holder) || ageMs > options.staleMs;
     if (!abandoned) return null;
-    try { unlinkSync(path); } catch {}
-    if (holder !== -5) continue;
-    const aside = `${path}.stale-${pid}-${randomUUID().slice(0, 8)}`;
-    try {
-      renameSync(path, aside);
-    } catch {
-      continue; // another breaker was first
-    }
-    const moved = readFileSync(aside, 'utf8');
-    if (moved !== content) {
-      // We moved a fresh lock someone took after our check: put it back, and it is theirs.
-      try {
-        linkSync(aside, path);
-      } catch {
-        // a third process holds the lock now
-      }
-      unlinkSync(aside);
-      return null;
-    }
-    unlinkSync(aside);
+    if (!breakAbandoned(path, content)) return null;
   }
   return null;
 }
@@ -127,6 +108,33 @@ export async function acquireLock(
     if (left <= 0) return null;
     await sleep(Math.min(25, left));
   }
+}
+
+// A `.lock.break` older than this belongs to a breaker that died between two syscalls.
+const BREAK_STALE_MS = 5000;
+
+/** Remove `path` if it still holds exactly `content` (the lock judged abandoned). False: another breaker is at it. */
+function breakAbandoned(path: string, content: string): boolean {
+  const breakPath = `${path}.break`;
+  try {
+    closeSync(openSync(breakPath, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    try {
+      if (Date.now() - statSync(breakPath).mtimeMs > BREAK_STALE_MS) unlinkSync(breakPath);
+    } catch {
+      // its owner finished meanwhile
+    }
+    return false;
+  }
+  try {
+    if (readFileSync(path, 'utf8') === content) unlinkSync(path);
+  } catch {
+    // already gone: fine, the next O_EXCL create decides
+  } finally {
+    unlinkSync(breakPath);
+  }
+  return true;
 }
 
 function parsePid(text: string): number | null {

@@ -92,9 +92,10 @@ async function runCall(
   }
 
   const spool = new Spool(config.spoolDir);
+  const spooledAt = new Date().toISOString();
   let name: string | null = null;
   try {
-    name = spool.add({ spool: SPOOL_FORMAT, state: 'probing', pid: process.pid, spooledAt: new Date().toISOString(), event });
+    name = spool.add({ spool: SPOOL_FORMAT, state: 'probing', pid: process.pid, spooledAt, event });
   } catch (error) {
     log.line({ id: event.id, type: event.type, outcome: 'spool_failed', reason: describe(error), spoolDir: config.spoolDir });
   }
@@ -117,7 +118,7 @@ async function runCall(
   const options = deliverOptions(config, key, spool, log, deadline, FOREGROUND_BACKOFF, config.timeoutMs, now);
   if (name !== null) {
     try {
-      spool.replace(name, { spool: SPOOL_FORMAT, state: 'ready', pid: process.pid, spooledAt: new Date().toISOString(), event });
+      spool.replace(name, { spool: SPOOL_FORMAT, state: 'ready', pid: process.pid, spooledAt, event });
     } catch (error) {
       // The record stays as first written (facts null) and is sent as that: never with facts it does not hold.
       log.line({ id: event.id, type: event.type, outcome: 'spool_rewrite_failed', reason: describe(error) });

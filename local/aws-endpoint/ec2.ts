@@ -398,7 +398,7 @@ const assignPrivateIpAddresses: Ec2Handler = (world, params) => {
     const holder = world.eniHolding(eni.vpcId, ip);
     if (holder === eni) continue; // Already here: re-running an assignment is a no-op.
     if (holder !== undefined) {
-      // AWS answers an address held elsewhere with this terse code and message (see the report in local/aws-endpoint).
+      // AWS answers an address held elsewhere with this terse code and message (README: "Fidelity notes").
       if (!allowReassignment || holder.privateIpAddress === ip) throw invalidParameterValue('secondary-addresses');
       if (holder.subnetId !== eni.subnetId) throw invalidParameterValue(`Address ${ip} is in subnet ${holder.subnetId}; it can only move within one subnet`);
     }
@@ -727,5 +727,7 @@ export function handleEc2(world: AwsWorld, action: string, params: QueryParams, 
   const handler = EC2_HANDLERS[action];
   if (handler === undefined) throw new AwsServiceError('InvalidAction', `The action ${action} is not valid for this web service.`);
   world.settle();
+  // DryRun: AWS checks permissions and stops; here every caller is allowed, so it always "would have succeeded".
+  if (params.bool('DryRun') === true) throw new AwsServiceError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
   return handler(world, params, options);
 }

@@ -8,7 +8,7 @@
  * Stops on SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
-import { loadTopologyFile, startAwsEndpoint } from './index';
+import { type AwsEndpoint, loadTopologyFile, startAwsEndpoint } from './index';
 
 function nonNegativeInt(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -27,8 +27,15 @@ async function main(): Promise<void> {
     },
     strict: true,
   });
+  // Handlers first, so a signal during start-up also ends the process cleanly.
+  let endpoint: AwsEndpoint | undefined;
+  const stop = (): void => {
+    void (endpoint?.close() ?? Promise.resolve()).then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   const topology = await loadTopologyFile(values.topology);
-  const endpoint = await startAwsEndpoint({
+  endpoint = await startAwsEndpoint({
     port: nonNegativeInt('port', values.port, 4566),
     topology,
     route53InsyncAfterMs: nonNegativeInt('insync-after-ms', values['insync-after-ms'], 100),
@@ -36,11 +43,6 @@ async function main(): Promise<void> {
     log: values.quiet ? undefined : (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
   });
   process.stdout.write(`${endpoint.url}\n`);
-  const stop = (): void => {
-    void endpoint.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 main().catch((err: unknown) => {

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { EC2_HANDLERS, EC2_VERSION, EC2_XMLNS, handleEc2 } from './ec2';
 import { AwsServiceError } from './errors';
-import { FaultInjector, type FaultRule, FaultRuleError, type FaultRuleStatus, type ServiceName, validateFaultRules } from './faults';
+import { FaultInjector, type FaultRule, FaultRuleError, type ServiceName, validateFaultRules } from './faults';
 import { QueryParams } from './query-params';
 import { handleRoute53, identifyRoute53, ROUTE53_VERSION, ROUTE53_XMLNS, summariseChangeBatch } from './route53';
 import { handleSns, SIGNING_CERT_PATH, SNS_HANDLERS, SNS_VERSION, SNS_XMLNS, SnsDeliverer, type SnsDeliveryOptions } from './sns';

@@ -205,9 +205,10 @@ function unique<T>(items: readonly T[], key: (t: T) => string, field: (index: nu
 }
 
 /**
- * Check a topology and return a normalised copy (optional lists present, record names lower-cased,
- * associated addresses given their private IP). Throws {@link TopologyError} naming the first bad field.
- * References are checked too: an ENI's instance, an instance's ENIs, a route's target, an address's ENI.
+ * Check a topology and return a normalised copy (record names lower-cased, associated addresses given their
+ * private IP). A list left out of the JSON counts as empty, so a topology can hold only what a test needs.
+ * Throws {@link TopologyError} naming the first bad field. References are checked too: an ENI's instance,
+ * an instance's ENIs, a route's target, an address's ENI.
  */
 export function validateTopology(input: unknown): Topology {
   const root = asObject(input, '(root)');
@@ -224,7 +225,7 @@ export function validateTopology(input: unknown): Topology {
   });
   unique(subnets, (s) => s.subnetId, (i) => `subnets[${i}].subnetId`);
 
-  const instances: TopologyInstance[] = asArray(root.instances, 'instances').map((raw, i) => {
+  const instances: TopologyInstance[] = asArray(root.instances, 'instances', true).map((raw, i) => {
     const f = `instances[${i}]`;
     const o = asObject(raw, f);
     const state = str(o, 'state', f);
@@ -248,7 +249,7 @@ export function validateTopology(input: unknown): Topology {
   });
   unique(instances, (x) => x.instanceId, (i) => `instances[${i}].instanceId`);
 
-  const networkInterfaces: TopologyNetworkInterface[] = asArray(root.networkInterfaces, 'networkInterfaces').map((raw, i) => {
+  const networkInterfaces: TopologyNetworkInterface[] = asArray(root.networkInterfaces, 'networkInterfaces', true).map((raw, i) => {
     const f = `networkInterfaces[${i}]`;
     const o = asObject(raw, f);
     const secondaries = asArray(o.secondaryPrivateIpAddresses, `${f}.secondaryPrivateIpAddresses`, true).map((v, k) => {
@@ -310,7 +311,7 @@ export function validateTopology(input: unknown): Topology {
     });
   });
 
-  const routeTables: TopologyRouteTable[] = asArray(root.routeTables, 'routeTables').map((raw, i) => {
+  const routeTables: TopologyRouteTable[] = asArray(root.routeTables, 'routeTables', true).map((raw, i) => {
     const f = `routeTables[${i}]`;
     const o = asObject(raw, f);
     const vpcId = str(o, 'vpcId', f, ID_PATTERNS.vpc);
@@ -355,7 +356,7 @@ export function validateTopology(input: unknown): Topology {
   });
   unique(routeTables, (r) => r.routeTableId, (i) => `routeTables[${i}].routeTableId`);
 
-  const addresses: TopologyAddress[] = asArray(root.addresses, 'addresses').map((raw, i) => {
+  const addresses: TopologyAddress[] = asArray(root.addresses, 'addresses', true).map((raw, i) => {
     const f = `addresses[${i}]`;
     const o = asObject(raw, f);
     const networkInterfaceId = optStr(o, 'networkInterfaceId', f, ID_PATTERNS.eni);
@@ -389,7 +390,7 @@ export function validateTopology(input: unknown): Topology {
     (i) => `addresses[${i}].privateIpAddress`,
   );
 
-  const hostedZones: TopologyHostedZone[] = asArray(root.hostedZones, 'hostedZones').map((raw, i) => {
+  const hostedZones: TopologyHostedZone[] = asArray(root.hostedZones, 'hostedZones', true).map((raw, i) => {
     const f = `hostedZones[${i}]`;
     const o = asObject(raw, f);
     const name = str(o, 'name', f).toLowerCase();
@@ -424,7 +425,7 @@ export function validateTopology(input: unknown): Topology {
   });
   unique(hostedZones, (z) => z.id, (i) => `hostedZones[${i}].id`);
 
-  const topics = asArray(root.topics, 'topics').map((v, i) => {
+  const topics = asArray(root.topics, 'topics', true).map((v, i) => {
     if (typeof v !== 'string' || !TOPIC_NAME.test(v)) throw new TopologyError(`topics[${i}]`, 'expected a topic name (letters, digits, _ and -)');
     return v;
   });

@@ -264,34 +264,56 @@ log_line_prefix = '%m [%p] '
   }
 
   /**
-   * Waits until the cluster is fully healthy: exactly one primary, `repmgr cluster show` exits 0,
-   * every node's PostgreSQL and repmgrd run (unpaused), every standby streams from the primary
-   * (state `streaming` in pg_stat_replication), and no promote/follow is in progress.
+   * Waits until the cluster is healthy: exactly one primary, every node's PostgreSQL and repmgrd
+   * run (unpaused), every standby streams from the primary (state `streaming` in
+   * pg_stat_replication), no promote/follow is in progress, and `repmgr cluster show` exits 0.
+   * Nodes in `ignore` (e.g. a killed old primary) are left out, and then `cluster show`'s exit
+   * code (which reports the failed node) is not required to be 0.
    */
-  async waitHealthy(deadlineMs = 60_000): Promise<void> {
-    await this.waitUntil(
-      'repmgr cluster healthy (cluster show, service status, all standbys streaming, no failover action running)',
+  async waitHealthy(deadlineMs = 60_000, opts: { ignore?: string[] } = {}): Promise<string> {
+    const ignore = new Set(opts.ignore ?? []);
+    const expected = this.nodes.filter((n) => !ignore.has(n.name));
+    return this.waitUntil(
+      `repmgr cluster healthy${ignore.size ? ` (ignoring ${[...ignore].join(', ')})` : ''}`,
       async () => {
         const busy = this.failoverActions();
         if (busy.length) throw new Error(`failover action running: ${busy.join('; ')}`);
-        const primary = await this.primary();
-        if (!primary) throw new Error(`no primary: ${JSON.stringify(await this.states())}`);
-        const show = await this.repmgr(primary, ['cluster', 'show', '--compact'], 15_000, true);
-        if (show.code !== 0) throw new Error(`cluster show exit ${show.code}: ${show.stdout.trim()} ${show.stderr.trim()}`);
+        const { primaries, states } = await this.primaries();
+        const live = primaries.filter((p) => !ignore.has(p));
+        if (live.length !== 1) throw new Error(`primaries: ${JSON.stringify(states)}`);
+        const primary = live[0]!;
+        if (ignore.size === 0) {
+          const show = await this.repmgr(primary, ['cluster', 'show', '--compact'], 15_000, true);
+          if (show.code !== 0) throw new Error(`cluster show exit ${show.code}: ${show.stdout.trim()} ${show.stderr.trim()}`);
+        }
         const st = await this.repmgr(primary, ['service', 'status', '--csv'], 15_000, true);
         // --csv (5.3): id,name,role,pg_running,repmgrd_running,repmgrd_pid,paused,priority,upstream_last_seen_secs,location
         const rows = st.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(','));
-        const ok = rows.length === this.nodes.length && rows.every((r) => r[3] === '1' && r[4] === '1' && r[6] === '0');
-        if (!ok) throw new Error(`service status: ${st.stdout.trim()} ${st.stderr.trim()}`);
+        const bad = expected.filter((n) => {
+          const r = rows.find((x) => x[1] === n.name);
+          return !r || r[3] !== '1' || r[4] !== '1' || r[6] !== '0';
+        });
+        if (bad.length) throw new Error(`service status not ok for ${bad.map((n) => n.name).join(', ')}: ${st.stdout.trim()} ${st.stderr.trim()}`);
         const repl = await this.psql(primary, 'SELECT application_name, state FROM pg_stat_replication');
         const streaming = new Set(repl.split('\n').filter((l) => l.endsWith('|streaming')).map((l) => l.split('|')[0]));
-        const missing = this.nodes.filter((n) => n.name !== primary && !streaming.has(n.name)).map((n) => n.name);
+        const missing = expected.filter((n) => n.name !== primary && !streaming.has(n.name)).map((n) => n.name);
         if (missing.length) throw new Error(`not streaming from ${primary}: ${missing.join(', ')} (pg_stat_replication: ${repl.replace(/\n/g, ' ')})`);
-        return true;
+        return primary;
       },
       deadlineMs,
       300,
     );
+  }
+
+  /**
+   * After a failover away from `deadNode`: waits until the new primary is up, every other node
+   * streams from it and no promote/follow is still running. Returns the new primary.
+   */
+  async waitFailoverComplete(deadNode: string, deadlineMs = 60_000): Promise<string> {
+    const start = Date.now();
+    const p = await this.waitHealthy(deadlineMs, { ignore: [deadNode] });
+    this.tl.timings.push({ step: `waitFailoverComplete(without ${deadNode}) -> ${p}`, ms: Date.now() - start });
+    return p;
   }
 
   // ------------------------------------------------------------------ drill operations
@@ -350,7 +372,8 @@ log_line_prefix = '%m [%p] '
     await this.tl.step(`rejoin ${node}${forceRewind ? ' (--force-rewind)' : ''}`, async () => {
       const end = Date.now() + deadlineMs;
       const left = () => Math.max(1_000, end - Date.now());
-      await this.waitQuiescent(left());
+      // the failover away from this node must be over (siblings following the new primary)
+      await this.waitHealthy(left(), { ignore: [node] });
       await this.stopRepmgrd(node);
       await this.pgCtlStop(node);
       const { primaries, states } = await this.primaries();
@@ -380,7 +403,8 @@ log_line_prefix = '%m [%p] '
    */
   async startWithoutRejoin(node: string, deadlineMs = 60_000): Promise<void> {
     await this.tl.step(`start ${node} without rejoin`, async () => {
-      await this.waitQuiescent(deadlineMs);
+      // model "the old primary comes back after the failover is over"
+      await this.waitHealthy(deadlineMs, { ignore: [node] });
       await this.stopRepmgrd(node);
       if (!(await this.postmasterPid(node))) await this.pgCtlStart(node, deadlineMs);
       await this.waitUntil(`${node} accepting connections`, async () => (await this.inRecovery(node)) !== null, deadlineMs);

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { ClusterConfig, ClusterState, NodeRecord } from '../domain/cluster';
+import type { ClusterConfig, NodeHealth, NodeRecord } from '../domain/cluster';
 import type { Decision } from '../domain/decide';
 import type { ClusterRecord, ClusterStore, JournalEntry, NodeWithKey } from '../ports/cluster-store';
 
@@ -39,7 +39,7 @@ export class DynamoDBClusterStore implements ClusterStore {
     const { Item } = await this.#doc.send(new GetCommand({ TableName: this.#table, Key: { pk: clusterPk(cluster), sk: STATE_SK }, ConsistentRead: true }));
     if (!Item) return null;
     return {
-      config: { cluster, tool: Item.tool, endpoints: Item.endpoints ?? {}, replayWindowSeconds: Item.replayWindowSeconds },
+      config: { cluster, tool: Item.tool, endpoints: Item.endpoints ?? {}, replayWindowSeconds: Item.replayWindowSeconds, fencing: Item.fencing ?? 'alert', dryRun: Item.dryRun === true },
       state: {
         cluster,
         primary: Item.primary ?? null,
@@ -194,7 +194,7 @@ export class DynamoDBClusterStore implements ClusterStore {
         TableName: this.#table,
         Key: { pk: clusterPk(config.cluster), sk: STATE_SK },
         UpdateExpression:
-          'SET #c = :c, tool = :tool, endpoints = :ep, replayWindowSeconds = :rw, updatedAt = :now, ' +
+          'SET #c = :c, tool = :tool, endpoints = :ep, replayWindowSeconds = :rw, fencing = :f, dryRun = :dry, updatedAt = :now, ' +
           '#p = if_not_exists(#p, :null), #tl = if_not_exists(#tl, :zero), epoch = if_not_exists(epoch, :zero), ' +
           'appliedEpoch = if_not_exists(appliedEpoch, :zero), #sid = ' +
           (systemIdentifier === null ? 'if_not_exists(#sid, :null)' : ':sid'),
@@ -204,6 +204,8 @@ export class DynamoDBClusterStore implements ClusterStore {
           ':tool': config.tool,
           ':ep': config.endpoints,
           ':rw': config.replayWindowSeconds,
+          ':f': config.fencing,
+          ':dry': config.dryRun,
           ':now': now,
           ':null': null,
           ':zero': 0,
@@ -232,6 +234,46 @@ export class DynamoDBClusterStore implements ClusterStore {
     return { created: existing === null };
   }
 
+  async setNodeHealth(cluster: string, node: string, health: NodeHealth): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: clusterPk(cluster), sk: nodeSk(node) },
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(health) OR health <> :h)',
+          UpdateExpression: 'SET health = :h, healthAt = :now',
+          ExpressionAttributeValues: { ':h': health, ':now': this.#now().toISOString() },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async notePage(key: string, windowSeconds: number): Promise<{ send: boolean; suppressedBefore: number }> {
+    const now = Math.floor(this.#now().getTime() / 1000);
+    const Key = { pk: `PAGE#${key}`, sk: 'PAGE' };
+    try {
+      const { Attributes } = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key,
+          ConditionExpression: 'attribute_not_exists(pk) OR lastSentAt <= :cutoff',
+          UpdateExpression: 'SET lastSentAt = :now, suppressed = :zero, expiresAt = :exp',
+          ExpressionAttributeValues: { ':now': now, ':cutoff': now - windowSeconds, ':zero': 0, ':exp': now + windowSeconds * 4 },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return { send: true, suppressedBefore: Number(Attributes?.suppressed ?? 0) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      await this.#doc.send(new UpdateCommand({ TableName: this.#table, Key, UpdateExpression: 'ADD suppressed :one', ExpressionAttributeValues: { ':one': 1 } }));
+      return { send: false, suppressedBefore: 0 };
+    }
+  }
+
   #journalItem(entry: JournalEntry): Record<string, unknown> {
     return {
       pk: journalPk(entry.cluster),
@@ -251,6 +293,7 @@ function toNode(cluster: string, item: Record<string, any>): NodeRecord {
     instanceId: item.instanceId ?? null,
     privateIp: item.privateIp ?? null,
     fenced: item.fenced === true,
+    health: item.health ?? 'unknown',
   };
 }
 

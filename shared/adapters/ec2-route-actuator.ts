@@ -1,5 +1,5 @@
 import { CreateRouteCommand, DescribeRouteTablesCommand, ReplaceRouteCommand, type EC2Client, type RouteTable } from '@aws-sdk/client-ec2';
-import type { EndpointConfig, NodeRecord } from '../domain/cluster';
+import type { EndpointConfig, EndpointTarget } from '../domain/cluster';
 import type { ActionReport } from '../ports/cluster-store';
 import type { EndpointActuator } from '../ports/endpoint-actuator';
 
@@ -21,13 +21,28 @@ export class Ec2RouteActuator implements EndpointActuator {
     this.#ec2 = options.client;
   }
 
-  async pointAt(endpoints: EndpointConfig, node: NodeRecord): Promise<ActionReport[]> {
+  async pointAt(endpoints: EndpointConfig, target: EndpointTarget, options: { plan?: boolean } = {}): Promise<ActionReport[]> {
     const config = endpoints.routeTables;
     if (!config || config.routeTableIds.length === 0) return [];
+    const started = Date.now();
+    const eni = target.primary.eni;
     const cidr = `${config.vip}/32`;
     const observed = await this.#observe(config.routeTableIds);
-    const reports = await Promise.all(config.routeTableIds.map((id) => this.#converge(id, cidr, node.eni, observed)));
-    return this.#verify(reports, cidr, node.eni, config.routeTableIds);
+    if (options.plan) return config.routeTableIds.map((id) => this.#plan(id, cidr, eni, observed));
+    const reports = await Promise.all(config.routeTableIds.map((id) => this.#converge(id, cidr, eni, observed)));
+    const verified = await this.#verify(reports, cidr, eni, config.routeTableIds);
+    const ms = Date.now() - started;
+    return verified.map((r) => ({ ...r, ms }));
+  }
+
+  #plan(routeTableId: string, cidr: string, eni: string, observed: Map<string, RouteTable> | { error: unknown }): ActionReport {
+    const base = { mechanism: 'route_table' as const, target: `${routeTableId} ${cidr}`, to: eni };
+    if (!(observed instanceof Map)) return { ...base, result: 'failed', error: awsError(observed.error) };
+    const table = observed.get(routeTableId);
+    if (!table) return { ...base, result: 'failed', error: { code: 'InvalidRouteTableID.NotFound', message: `route table ${routeTableId} not found` } };
+    const route = table.Routes?.find((r) => r.DestinationCidrBlock === cidr);
+    const current = route ? (route.NetworkInterfaceId ?? route.InstanceId ?? route.GatewayId ?? null) : null;
+    return current === eni ? { ...base, result: 'in_place', from: eni } : { ...base, result: 'planned', from: current };
   }
 
   async #observe(ids: string[]): Promise<Map<string, RouteTable> | { error: unknown }> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../domain/errors';
-import { TOOLS, type ClusterConfig, type NodeRecord } from '../domain/cluster';
+import { FENCING_POLICIES, TOOLS, type ClusterConfig, type NodeRecord } from '../domain/cluster';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, "_", "." or "-" (max 63), starting with a letter or digit');
 const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'an IPv4 address like 10.0.255.10');
@@ -12,6 +12,8 @@ export const clusterFileSchema = z
     tool: z.enum(TOOLS),
     systemIdentifier: z.string().regex(/^\d{1,20}$/, 'the decimal system identifier from pg_controldata').optional(),
     replayWindowSeconds: z.number().int().min(30).max(3600).default(300),
+    fencing: z.enum(FENCING_POLICIES).default('alert'),
+    dryRun: z.boolean().default(false),
     nodes: z
       .array(
         z
@@ -36,6 +38,19 @@ export const clusterFileSchema = z
           })
           .strict()
           .optional(),
+        elasticIp: z.object({ allocationId: z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, 'an allocation id like eipalloc-0123456789abcdef0') }).strict().optional(),
+        secondaryIp: z.object({ address: ipv4 }).strict().optional(),
+        route53: z
+          .object({
+            hostedZoneId: z.string().regex(/^(\/hostedzone\/)?Z[A-Z0-9]{1,32}$/, 'a hosted zone id like Z0123456789ABCDEFGHIJ'),
+            writerRecord: z.string().regex(/^([a-z0-9-]+\.)+$/i, 'an FQDN with a trailing dot, like writer.db.example.internal.'),
+            readerRecord: z.string().regex(/^([a-z0-9-]+\.)+$/i, 'an FQDN with a trailing dot').optional(),
+            ttl: z.number().int().min(1).max(86400).default(10),
+            waitForInsync: z.boolean().default(false),
+            insyncTimeoutSeconds: z.number().int().min(1).max(600).default(60),
+          })
+          .strict()
+          .optional(),
       })
       .strict(),
   })
@@ -51,7 +66,14 @@ export const clusterFileSchema = z
     });
     const ids = file.nodes.map((n) => n.repmgrNodeId).filter((id) => id !== undefined);
     if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['nodes'], message: 'repmgrNodeId values must be unique' });
-    if (!file.endpoints.routeTables) ctx.addIssue({ code: 'custom', path: ['endpoints'], message: 'configure at least one endpoint mechanism (routeTables)' });
+    const e = file.endpoints;
+    if (!e.routeTables && !e.elasticIp && !e.secondaryIp && !e.route53) {
+      ctx.addIssue({ code: 'custom', path: ['endpoints'], message: 'configure at least one endpoint mechanism (routeTables, elasticIp, secondaryIp, route53)' });
+    }
+    file.nodes.forEach((node, i) => {
+      if (e.route53 && node.privateIp === undefined) ctx.addIssue({ code: 'custom', path: ['nodes', i, 'privateIp'], message: 'required when endpoints.route53 is set (the A record value)' });
+      if (file.fencing === 'stop-instance' && node.instanceId === undefined) ctx.addIssue({ code: 'custom', path: ['nodes', i, 'instanceId'], message: 'required with fencing: stop-instance' });
+    });
   });
 
 export type ClusterFile = z.output<typeof clusterFileSchema>;
@@ -72,7 +94,7 @@ export function parseClusterFile(input: unknown): ParsedCluster {
   }
   const file = result.data;
   return {
-    config: { cluster: file.cluster, tool: file.tool, endpoints: file.endpoints, replayWindowSeconds: file.replayWindowSeconds },
+    config: { cluster: file.cluster, tool: file.tool, endpoints: file.endpoints, replayWindowSeconds: file.replayWindowSeconds, fencing: file.fencing, dryRun: file.dryRun },
     systemIdentifier: file.systemIdentifier ?? null,
     nodes: file.nodes.map((n) => ({
       cluster: file.cluster,

@@ -28,7 +28,13 @@ export interface NodeRecord {
   privateIp: string | null;
   /** A fenced node's claims never win. */
   fenced: boolean;
+  /** Last health the node reported (from its events); replicas count as readers only while `replica`. */
+  health?: NodeHealth;
 }
+
+/** A node's health as its own events tell it. */
+export const NODE_HEALTH = ['primary', 'replica', 'failed', 'stopped', 'unknown'] as const;
+export type NodeHealth = (typeof NODE_HEALTH)[number];
 
 /** Route-table mechanism: `<vip>/32` → the primary's ENI in every listed table. */
 export interface RouteTableEndpoint {
@@ -36,10 +42,47 @@ export interface RouteTableEndpoint {
   routeTableIds: string[];
 }
 
+/** Elastic IP mechanism: `AssociateAddress` of the allocation to the primary's ENI (`AllowReassociation`). */
+export interface ElasticIpEndpoint {
+  allocationId: string;
+}
+
+/** Secondary private IP mechanism: `AssignPrivateIpAddresses` to the primary's ENI (`AllowReassignment`). */
+export interface SecondaryIpEndpoint {
+  address: string;
+}
+
+/** Route53 mechanism: `UPSERT` of the writer A record (the primary's private IP), and optionally a reader set. */
+export interface Route53Endpoint {
+  hostedZoneId: string;
+  /** FQDN with trailing dot, e.g. `writer.db.example.internal.` */
+  writerRecord: string;
+  /** FQDN of an A record set holding the healthy replicas' private IPs (multi-value), if wanted. */
+  readerRecord?: string;
+  /** TTL of both records, seconds (low, so clients follow a failover quickly). */
+  ttl: number;
+  /** Wait (bounded) for the change to be INSYNC before reporting it done. */
+  waitForInsync: boolean;
+  insyncTimeoutSeconds: number;
+}
+
 /** Which endpoint mechanisms a cluster uses; any combination. */
 export interface EndpointConfig {
   routeTables?: RouteTableEndpoint;
+  elasticIp?: ElasticIpEndpoint;
+  secondaryIp?: SecondaryIpEndpoint;
+  route53?: Route53Endpoint;
 }
+
+/** Who the endpoint should serve: the primary, and the healthy replicas (for reader records). */
+export interface EndpointTarget {
+  primary: NodeRecord;
+  replicas: NodeRecord[];
+}
+
+/** What to do against a node whose primary claim lost (possible split brain). Never against the current primary. */
+export const FENCING_POLICIES = ['alert', 'stop-instance'] as const;
+export type FencingPolicy = (typeof FENCING_POLICIES)[number];
 
 export const TOOLS = ['repmgr', 'patroni'] as const;
 export type Tool = (typeof TOOLS)[number];
@@ -51,4 +94,8 @@ export interface ClusterConfig {
   endpoints: EndpointConfig;
   /** Hook clock skew allowed, seconds. */
   replayWindowSeconds: number;
+  /** Action on a stale claim, besides the page (default `alert`). */
+  fencing: FencingPolicy;
+  /** Compute and answer the plan, change nothing (no commit, no endpoint move). */
+  dryRun: boolean;
 }

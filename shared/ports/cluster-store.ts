@@ -1,5 +1,5 @@
 import type { Decision } from '../domain/decide';
-import type { ClusterConfig, ClusterState, NodeRecord } from '../domain/cluster';
+import type { ClusterConfig, ClusterState, NodeHealth, NodeRecord } from '../domain/cluster';
 import type { VipEvent } from '../domain/event';
 
 /** One line of the event journal: every event the API accepted for processing, with its answer. */
@@ -9,7 +9,7 @@ export interface JournalEntry {
   receivedAt: string;
   node: string;
   type: string;
-  outcome: Decision['outcome'] | 'operator_confirmed';
+  outcome: Decision['outcome'] | 'operator_confirmed' | 'fencing_action';
   reason: string;
   epoch: number | null;
   event: VipEvent;
@@ -18,12 +18,18 @@ export interface JournalEntry {
 
 /** What an actuator did to one endpoint target. */
 export interface ActionReport {
-  mechanism: 'route_table';
+  mechanism: 'route_table' | 'elastic_ip' | 'secondary_ip' | 'route53_writer' | 'route53_reader';
   target: string;
-  /** `moved`: changed now; `created`: route was missing; `in_place`: already pointed there; `failed`. */
-  result: 'moved' | 'created' | 'in_place' | 'failed';
+  /**
+   * `moved`: changed now; `created`: was missing, created now; `in_place`: already right, nothing done;
+   * `planned`: would change (dry run); `failed`: see `error` (retried by reconcile).
+   */
+  result: 'moved' | 'created' | 'in_place' | 'planned' | 'failed';
+  /** What the target points at now (or would, for `planned`). */
   to: string;
   from?: string | null;
+  /** Milliseconds this target took, observe + act + verify. */
+  ms?: number;
   error?: { code: string; message: string };
 }
 
@@ -68,6 +74,13 @@ export interface ClusterStore {
    * Remember a request signature until `expiresAt` (unix seconds). @returns false when it was seen before (a replay).
    */
   rememberSignature(digest: string, expiresAt: number): Promise<boolean>;
+  /** Record a node's health. @returns true when it changed (the reader record may need to follow). */
+  setNodeHealth(cluster: string, node: string, health: NodeHealth): Promise<boolean>;
+  /**
+   * Page de-duplication ledger: the first page of `key` in a window is sent, repeats inside it are counted.
+   * @returns `send: false` for a repeat; `suppressedBefore`: repeats counted since the last sent one.
+   */
+  notePage(key: string, windowSeconds: number): Promise<{ send: boolean; suppressedBefore: number }>;
   /** Create or update a cluster and its nodes from config; keeps the fencing record of an existing cluster. */
   applyCluster(config: ClusterConfig, systemIdentifier: string | null, nodes: NodeWithKey[]): Promise<{ created: boolean }>;
 }

@@ -1,4 +1,4 @@
-import type { EndpointConfig, NodeRecord } from '../domain/cluster';
+import type { EndpointConfig, EndpointTarget } from '../domain/cluster';
 import type { ActionReport } from './cluster-store';
 
 /**
@@ -7,6 +7,9 @@ import type { ActionReport } from './cluster-store';
  * failed route table does not stop the others.
  */
 export interface EndpointActuator {
-  /** Point the configured targets at `node`. */
-  pointAt(endpoints: EndpointConfig, node: NodeRecord): Promise<ActionReport[]>;
+  /**
+   * Point this mechanism's configured targets at `target` (returns `[]` when the mechanism is not configured).
+   * With `plan: true`, only observe and compare: report `planned` / `in_place`, change nothing.
+   */
+  pointAt(endpoints: EndpointConfig, target: EndpointTarget, options?: { plan?: boolean }): Promise<ActionReport[]>;
 }

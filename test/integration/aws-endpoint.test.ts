@@ -412,6 +412,13 @@ describe('EC2 protocol edges', () => {
     expect([err.name, err.$metadata.httpStatusCode]).toEqual(['InvalidAction', 400]);
   });
 
+  it('DryRun is DryRunOperation (412) and changes nothing', async () => {
+    const err = await failure(ec2.send(new ReplaceRouteCommand({ RouteTableId: RTB_MAIN, DestinationCidrBlock: VIP, NetworkInterfaceId: ENI[1], DryRun: true })));
+
+    expect([err.name, err.$metadata.httpStatusCode]).toEqual(['DryRunOperation', 412]);
+    expect(vipTarget(endpoint.state(), RTB_MAIN)).toBe(ENI[0]);
+  });
+
   it('an unsigned POST is routed by Version and answered in the EC2 error shape', async () => {
     const res = await fetch(endpoint.url, {
       method: 'POST',

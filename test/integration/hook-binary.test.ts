@@ -113,9 +113,12 @@ const extraPids = new Set<number>();
 const dirs: string[] = [];
 const receivers: Receiver[] = [];
 
-/** Environment of the hook: PATH and HOME only, nothing of ours (no VIPSWITCH_* leaks in from the test runner). */
+/**
+ * Environment of the hook: PATH and HOME only, nothing of ours (no VIPSWITCH_* leaks in from the test runner).
+ * HOOK_TEST_PATH replaces PATH for the hook alone: its shebang then finds another node, e.g. Node 18 (Debian 12).
+ */
 function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8', ...extra };
+  return { PATH: process.env.HOOK_TEST_PATH || process.env.PATH || '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8', ...extra };
 }
 
 /** Start the bundle itself (its shebang and mode are part of what is tested), in its own process group. */

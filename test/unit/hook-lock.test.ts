@@ -95,41 +95,52 @@ describe('sender lock', () => {
     expect(taken).not.toBeNull();
   });
 
-  it('lets exactly one of many processes break the same dead lock', async () => {
-    // Arrange: a dead holder, and 8 processes that each try once, and keep what they get until told to stop.
-    writeFileSync(lockPath, `${await deadPid()}\n`);
+  it('never lets two processes hold it at once, while holders keep dying and their locks get broken', async () => {
+    // Arrange: 8 processes loop: take the lock, prove exclusivity with an O_EXCL marker file, then either release
+    // or "crash" (leave the lock naming a dead pid) so that the others must break it: the racy path.
+    const dead = await deadPid();
     const script = join(dir, 'contender.ts');
     writeFileSync(
       script,
-      `import { existsSync } from 'node:fs';
+      `import { closeSync, existsSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { tryAcquireLock } from ${JSON.stringify(join(ROOT, 'hooks', 'src', 'lock'))};
-const [dir, go, stop] = process.argv.slice(2) as [string, string, string];
-const wait = (f: () => boolean) => new Promise<void>((resolve) => { const t = setInterval(() => { if (f()) { clearInterval(t); resolve(); } }, 2); });
-(async () => {
-  await wait(() => existsSync(go));
+const [dir, go, dead] = process.argv.slice(2) as [string, string, string];
+const marker = join(dir, 'inside');
+while (!existsSync(go)) { /* start together */ }
+let held = 0;
+let violations = 0;
+for (let i = 0; i < 400; i++) {
   const lock = tryAcquireLock(dir, { staleMs: 60000 });
-  process.stdout.write(lock ? 'got\\n' : 'busy\\n');
-  await wait(() => existsSync(stop));
-  lock?.release();
-})();
+  if (!lock) continue;
+  held++;
+  try { closeSync(openSync(marker, 'wx')); } catch { violations++; continue; }
+  for (let spin = 0; spin < 2000; spin++) Math.sqrt(spin);
+  unlinkSync(marker);
+  if (i % 2 === 0) writeFileSync(join(dir, '.lock'), dead + '\\n');
+  else lock.release();
+}
+process.stdout.write(JSON.stringify({ held, violations }) + '\\n');
 `,
     );
     const go = join(dir, 'go');
-    const stop = join(dir, 'stop');
-    const outputs = Array.from({ length: 8 }, () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', script, dir, go, stop], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const results = Array.from({ length: 8 }, () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script, dir, go, String(dead)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
       started.push(child);
-      return new Promise<string>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())));
+      let out = '';
+      child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      return new Promise<{ held: number; violations: number }>((resolve, reject) =>
+        child.once('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`contender exited ${code}`)))),
+      );
     });
 
-    // Act: start them all at once
+    // Act
     writeFileSync(go, '');
-    const verdicts = await Promise.all(outputs);
-    writeFileSync(stop, '');
+    const totals = await Promise.all(results);
 
     // Assert
-    expect(verdicts.filter((verdict) => verdict === 'got')).toHaveLength(1);
-    expect(verdicts.filter((verdict) => verdict === 'busy')).toHaveLength(7);
+    expect(totals.reduce((sum, t) => sum + t.violations, 0)).toBe(0);
+    expect(totals.reduce((sum, t) => sum + t.held, 0)).toBeGreaterThan(50);
   }, 60_000);
 });
 
