@@ -25,6 +25,8 @@ export interface LocalStack {
   apiUrl: string;
   /** `POST` target of the hook. */
   eventsUrl: string;
+  /** The local Lambda invoke API (`POST /2015-03-31/functions/<name>/invocations`), e.g. to run reconcile now. */
+  lambdaUrl: string;
   dynamodbEndpoint: string;
   /** The local EC2 / Route53 / SNS endpoint, with its state view and fault injection. */
   aws: AwsEndpoint;
@@ -45,7 +47,7 @@ export async function loadTopology(path: string): Promise<Topology> {
  * `topology`, and the Lambdas behind serverless-offline. Ports default to free ephemeral ones. Everything started
  * is stopped by `stop()`, also when start-up fails half way.
  */
-export async function startLocalStack(options: { topology: Topology; ports?: Partial<LocalStackPorts>; log?: (line: string) => void }): Promise<LocalStack> {
+export async function startLocalStack(options: { topology: Topology; ports?: Partial<LocalStackPorts>; log?: (line: string) => void; env?: Record<string, string> }): Promise<LocalStack> {
   const ports: LocalStackPorts = {
     api: options.ports?.api ?? (await freePort()),
     lambda: options.ports?.lambda ?? (await freePort()),
@@ -79,6 +81,7 @@ export async function startLocalStack(options: { topology: Topology; ports?: Par
       AWS_ENDPOINT_URL_EC2: aws.url,
       AWS_ENDPOINT_URL_ROUTE_53: aws.url,
       AWS_ENDPOINT_URL_SNS: aws.url,
+      ...options.env,
     };
     const api: ApiHost = await startApiHost({ httpPort: ports.api, lambdaPort: ports.lambda, env, log: options.log });
     started.push(api);
@@ -86,6 +89,7 @@ export async function startLocalStack(options: { topology: Topology; ports?: Par
     return {
       apiUrl: api.url,
       eventsUrl: `${api.url}/v1/events`,
+      lambdaUrl: `http://127.0.0.1:${ports.lambda}`,
       dynamodbEndpoint: ddb.endpoint,
       aws,
       store,

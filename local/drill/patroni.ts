@@ -207,7 +207,6 @@ export class PatroniCluster extends ClusterBase {
           unix_socket_directories: path.join(this.baseDir, 'run'),
           shared_buffers: '16MB',
           fsync: 'off',
-          synchronous_commit: 'off',
           wal_retrieve_retry_interval: '1s',
           logging_collector: 'on',
           log_directory: 'log',

@@ -182,7 +182,6 @@ shared_preload_libraries = 'repmgr'
 shared_buffers = 16MB
 max_connections = 40
 fsync = off
-synchronous_commit = off
 wal_retrieve_retry_interval = 1s
 logging_collector = on
 log_directory = 'log'
@@ -410,6 +409,40 @@ log_line_prefix = '%m [%p] '
       await this.waitUntil(`${node} accepting connections`, async () => (await this.inRecovery(node)) !== null, deadlineMs);
       await this.startRepmgrd(node);
     });
+  }
+
+  /**
+   * kill -9 the node's postmaster. By default (`settle`), if the node is a primary, first waits
+   * (up to 5 s, best effort) until its WAL is idle and every standby has replayed all of it: a
+   * primary killed while a multi-page WAL record is only partly shipped leaves the standbys'
+   * receive LSN past the new primary's fork point, and repmgr 5.3 then refuses `standby follow`
+   * ("follow target server's timeline 2 forked off current database system timeline 1 before
+   * current recovery point"), leaving the sibling unattached. Pass `settle: false` for a raw kill.
+   */
+  override async killPostmaster(node: string, opts: { settle?: boolean } = {}): Promise<number> {
+    if (opts.settle ?? true) {
+      try {
+        await this.settleWal(node, 5_000);
+      } catch (e) {
+        this.log(`WAL of ${node} did not settle before the kill: ${errMsg(e)}`);
+      }
+    }
+    return super.killPostmaster(node);
+  }
+
+  /** Waits until a primary's WAL insert = flush position and every standby replayed up to it (no-op on a standby). */
+  async settleWal(node: string, deadlineMs = 5_000): Promise<void> {
+    if ((await this.inRecovery(node)) !== false) return;
+    await this.waitUntil(
+      `WAL of ${node} settled on all standbys`,
+      async () =>
+        (await this.psql(
+          node,
+          'SELECT pg_current_wal_insert_lsn() = pg_current_wal_flush_lsn() AND coalesce(bool_and(replay_lsn = pg_current_wal_flush_lsn()), true) FROM pg_stat_replication',
+        )) === 't',
+      deadlineMs,
+      50,
+    );
   }
 
   /** Stops a node's postgres gracefully (pg_ctl -m fast), leaving repmgrd running. */

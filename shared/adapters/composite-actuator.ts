@@ -13,8 +13,9 @@ export interface MechanismActuator {
  * All of a cluster's endpoint mechanisms as one {@link EndpointActuator}: runs every actuator concurrently (a slow
  * Route 53 INSYNC wait does not hold back the route tables) and concatenates their reports in the order given.
  * Each actuator is unconfigured-safe (returns `[]`), so the composite can hold every mechanism the service supports.
- * An actuator that throws despite its contract becomes one `failed` report for its mechanism (target `*`); the
- * others still run to completion. Never throws.
+ * An actuator that throws despite its contract becomes one `failed` report for its mechanism (target `*`, `to` the
+ * primary's node name, `error` from the thrown value's name and message); the others still run to completion.
+ * Never throws.
  */
 export class CompositeActuator implements EndpointActuator {
   readonly #actuators: readonly MechanismActuator[];

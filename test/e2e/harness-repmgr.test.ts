@@ -118,8 +118,8 @@ describe('RepmgrCluster (real repmgr + PostgreSQL 15 on 127.0.0.1)', () => {
     const base = cl.baseDir;
     const procs = cl.processes();
     // 3 postmasters (+ their backends) and 3 repmgrd at least
-    expect(procs.filter((p) => /repmgrd -f/.test(p.cmdline))).toHaveLength(3);
-    expect(procs.filter((p) => /bin\/postgres -D/.test(p.cmdline))).toHaveLength(3);
+    expect(procs.filter((p) => /^\/usr\/lib\/postgresql\/15\/bin\/repmgrd -f/.test(p.cmdline))).toHaveLength(3);
+    expect(procs.filter((p) => /^\/usr\/lib\/postgresql\/15\/bin\/postgres -D/.test(p.cmdline))).toHaveLength(3);
     const calledBefore = (await cl.hookCalls()).length;
     expect(calledBefore).toBeGreaterThan(20);
 

@@ -20,9 +20,15 @@ export async function exampleTopology() {
   return loadTopology(join(ROOT, 'local/topology.example.json'));
 }
 
-export async function startTestStack(): Promise<LocalStack> {
+export async function startTestStack(env: Record<string, string> = {}): Promise<LocalStack> {
   await run(process.execPath, [join(ROOT, 'scripts/build-hook.mjs')]);
-  return startLocalStack({ topology: await exampleTopology() });
+  return startLocalStack({ topology: await exampleTopology(), env });
+}
+
+/** Run the reconcile Lambda now, through the local Lambda invoke API. */
+export async function invokeReconcile(stack: LocalStack): Promise<{ clusters: { cluster: string; converged: boolean; epoch: number; changed: number }[] }> {
+  const response = await fetch(`${stack.lambdaUrl}/2015-03-31/functions/vipswitch-local-reconcile/invocations`, { method: 'POST', body: '{}' });
+  return (await response.json()) as never;
 }
 
 export interface TestNode {
@@ -30,6 +36,8 @@ export interface TestNode {
   id: number;
   eni: string;
   key: string;
+  instanceId: string;
+  privateIp: string;
   configPath: string;
   spoolDir: string;
 }
@@ -47,16 +55,19 @@ export interface TestCluster {
  * Register a fresh cluster (unique name) over the example topology's ENIs and route tables, with new keys, and write
  * a hook config per node pointing at `eventsUrl`.
  */
-export async function registerCluster(stack: LocalStack, options: { eventsUrl?: string; vip?: string; systemIdentifier?: string } = {}): Promise<TestCluster> {
+export async function registerCluster(
+  stack: LocalStack,
+  options: { eventsUrl?: string; vip?: string; systemIdentifier?: string; endpoints?: Record<string, unknown>; fencing?: 'alert' | 'stop-instance'; dryRun?: boolean; routeTableIds?: string[] } = {},
+): Promise<TestCluster> {
   const topology = await exampleTopology();
   const dir = await mkdtemp(join(tmpdir(), 'vipswitch-it-'));
   const name = `it-${randomUUID().slice(0, 8)}`;
   const enis = topology.networkInterfaces.map((e) => e.networkInterfaceId);
   const vip = options.vip ?? `10.0.254.${1 + Math.floor(Math.random() * 250)}`;
-  const routeTableIds = topology.routeTables.map((t) => t.routeTableId);
+  const routeTableIds = options.routeTableIds ?? topology.routeTables.map((t) => t.routeTableId);
   const nodes: Record<string, TestNode> = {};
   for (let i = 1; i <= 3; i++) {
-    const node: TestNode = { name: `node${i}`, id: i, eni: enis[i - 1]!, key: randomBytes(32).toString('hex'), configPath: join(dir, `hook-node${i}.json`), spoolDir: join(dir, `spool-node${i}`) };
+    const node: TestNode = { name: `node${i}`, id: i, eni: enis[i - 1]!, instanceId: topology.instances[i - 1]!.instanceId, privateIp: topology.networkInterfaces[i - 1]!.privateIpAddress, key: randomBytes(32).toString('hex'), configPath: join(dir, `hook-node${i}.json`), spoolDir: join(dir, `spool-node${i}`) };
     await writeFile(join(dir, `node${i}.key`), node.key, { mode: 0o600 });
     await writeFile(node.configPath, JSON.stringify({ endpoint: options.eventsUrl ?? stack.eventsUrl, cluster: name, node: node.name, keyFile: join(dir, `node${i}.key`), spoolDir: node.spoolDir, timeoutMs: 3000 }));
     nodes[node.name] = node;
@@ -68,8 +79,10 @@ export async function registerCluster(stack: LocalStack, options: { eventsUrl?: 
       cluster: name,
       tool: 'repmgr',
       systemIdentifier: options.systemIdentifier ?? SYSTEM_ID,
-      nodes: Object.values(nodes).map((n) => ({ name: n.name, repmgrNodeId: n.id, eni: n.eni, keyFile: `node${n.id}.key` })),
-      endpoints: { routeTables: { vip, routeTableIds } },
+      fencing: options.fencing ?? 'alert',
+      dryRun: options.dryRun ?? false,
+      nodes: Object.values(nodes).map((n) => ({ name: n.name, repmgrNodeId: n.id, eni: n.eni, instanceId: n.instanceId, privateIp: n.privateIp, keyFile: `node${n.id}.key` })),
+      endpoints: { routeTables: { vip, routeTableIds }, ...options.endpoints },
     }),
   );
   await applyClusterFile(stack.store, file);
