@@ -18,6 +18,19 @@ export interface PgConnection {
   psql: string;
 }
 
+/**
+ * The OS side of the `secondaryIp` mechanism (see local-address.ts): AWS moves the private IP between ENIs, the
+ * hook adds it to / removes it from this node's interface with `ip`.
+ */
+export interface LocalAddressConfig {
+  /** IPv4 address with its prefix length, as `ip addr add` takes it, e.g. `10.0.1.100/24`. */
+  address: string;
+  /** The interface to put it on, e.g. `eth0`. */
+  interface: string;
+  /** Absolute path of the `ip` binary (iproute2 with `-j`). */
+  ip: string;
+}
+
 /** The validated hook config. The key itself is not part of it: see {@link readKey}. */
 export interface HookConfig {
   endpoint: string;
@@ -35,6 +48,8 @@ export interface HookConfig {
   flushTimeoutMs: number;
   logFile: string | null;
   pg: PgConnection;
+  /** null unless the `localAddress` section says `enabled: true` (off by default). */
+  localAddress: LocalAddressConfig | null;
 }
 
 /** Env variables that override config fields, and the field each one sets. */
@@ -51,8 +66,15 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 // Same rule as the server's event schema (shared/protocol/event-schema.ts), copied because the hook bundles no zod.
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const TOP_FIELDS = ['endpoint', 'cluster', 'node', 'keyFile', 'spoolDir', 'timeoutMs', 'promoteWaitMs', 'probeTimeoutMs', 'flushTimeoutMs', 'logFile', 'pg'];
+const TOP_FIELDS = ['endpoint', 'cluster', 'node', 'keyFile', 'spoolDir', 'timeoutMs', 'promoteWaitMs', 'probeTimeoutMs', 'flushTimeoutMs', 'logFile', 'pg', 'localAddress'];
 const PG_FIELDS = ['host', 'port', 'user', 'dbname', 'psql'];
+const LOCAL_ADDRESS_FIELDS = ['enabled', 'address', 'interface', 'ip'];
+/** Default `localAddress.ip`: iproute2 on Debian / Ubuntu / RHEL. */
+export const DEFAULT_IP_PATH = '/usr/sbin/ip';
+// An interface name as `ip` takes it after `dev` (IFNAMSIZ - 1 = 15 bytes at most).
+const INTERFACE = /^[A-Za-z0-9_.:@-]{1,15}$/;
+const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+const CIDR = new RegExp(`^(${OCTET}(?:\\.${OCTET}){3})/([1-9]|[12][0-9]|3[0-2])$`);
 const INTEGER_BOUNDS = {
   timeoutMs: { min: 100, max: 120_000, fallback: 2000 },
   promoteWaitMs: { min: 0, max: 60_000, fallback: 5000 },
@@ -122,9 +144,10 @@ export function validateHookConfig(file: Record<string, unknown>, env: Env): Hoo
   let logFile: string | null = null;
   if (raw.logFile !== undefined && raw.logFile !== null) logFile = checkPath(raw.logFile, 'logFile', issues, undefined);
   const pg = checkPg(raw.pg, issues);
+  const localAddress = checkLocalAddress(raw.localAddress, issues);
 
   if (issues.length > 0) throw new HookConfigError(issues);
-  return { endpoint, cluster, node, keyFile, spoolDir, ...ints, logFile, pg };
+  return { endpoint, cluster, node, keyFile, spoolDir, ...ints, logFile, pg, localAddress };
 }
 
 /**
@@ -228,6 +251,37 @@ function checkPg(value: unknown, issues: string[]): PgConnection {
   const port = checkInteger(value.port, 'pg.port', 1, 65535, PG_DEFAULTS.port, issues, '');
   const psql = value.psql === undefined ? PG_DEFAULTS.psql : checkPath(value.psql, 'pg.psql', issues, undefined);
   return { host: text('host'), port, user: text('user'), dbname: text('dbname'), psql };
+}
+
+/** `a.b.c.d/len` (IPv4, prefix 1 to 32, no leading zeros): its address and prefix length, else null. */
+export function parseCidr(text: string): { ip: string; prefix: number } | null {
+  const match = CIDR.exec(text);
+  return match ? { ip: match[1]!, prefix: Number(match[2]) } : null;
+}
+
+function checkLocalAddress(value: unknown, issues: string[]): LocalAddressConfig | null {
+  if (value === undefined || value === null) return null;
+  if (!isPlainObject(value)) {
+    issues.push(`localAddress: must be an object with ${LOCAL_ADDRESS_FIELDS.join(', ')}`);
+    return null;
+  }
+  for (const key of Object.keys(value)) if (!LOCAL_ADDRESS_FIELDS.includes(key)) issues.push(`localAddress.${key}: unknown field (known: ${LOCAL_ADDRESS_FIELDS.join(', ')})`);
+  const { enabled, address, interface: name, ip } = value;
+  if (typeof enabled !== 'boolean') issues.push(`localAddress.enabled: required, true or false, got ${JSON.stringify(enabled ?? null)}`);
+  // Fields are checked even when disabled, so that turning it on later does not reveal an old mistake mid-failover.
+  if (address !== undefined || enabled === true) {
+    if (typeof address !== 'string' || parseCidr(address) === null) {
+      issues.push(`localAddress.address: ${address === undefined ? 'required, ' : ''}an IPv4 address with its prefix length (CIDR) like "10.0.1.100/24", got ${JSON.stringify(address ?? null)}`);
+    }
+  }
+  if (name !== undefined || enabled === true) {
+    if (typeof name !== 'string' || !INTERFACE.test(name) || name.startsWith('-') || name === '.' || name === '..') {
+      issues.push(`localAddress.interface: ${name === undefined ? 'required, ' : ''}an interface name like "eth0" (1 to 15 letters, digits, "_", ".", ":", "@" or "-", not starting with "-"), got ${JSON.stringify(name ?? null)}`);
+    }
+  }
+  const ipPath = ip === undefined ? DEFAULT_IP_PATH : checkPath(ip, 'localAddress.ip', issues, undefined);
+  if (enabled !== true) return null;
+  return { address: address as string, interface: name as string, ip: ipPath };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

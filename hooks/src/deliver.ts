@@ -8,7 +8,7 @@ import type { AnswerRecord, Spool } from './spool';
 
 /** How one answer (or failure) is handled. */
 export type Verdict =
-  | { kind: 'delivered'; status: number; code: string | null }
+  | { kind: 'delivered'; status: number; code: string | null; body: string }
   | { kind: 'final'; status: number; code: string | null; message: string | null; body: string }
   | { kind: 'retry'; reason: string; status: number | null; code: string | null; retryAfterMs: number | null };
 
@@ -22,7 +22,7 @@ export function classifyAnswer(result: PostResult): Verdict {
   if (result.kind === 'failure') return { kind: 'retry', reason: result.reason, status: null, code: null, retryAfterMs: null };
   const { status } = result;
   const { code, message, decision } = parseAnswerBody(result.body);
-  if (status >= 200 && status < 300) return { kind: 'delivered', status, code: decision ?? code };
+  if (status >= 200 && status < 300) return { kind: 'delivered', status, code: decision ?? code, body: result.body };
   if ((status === 409 && code === 'event_in_progress') || status === 408 || status === 429 || status >= 500) {
     return { kind: 'retry', reason: `HTTP ${status}`, status, code, retryAfterMs: result.retryAfterMs };
   }
@@ -56,6 +56,8 @@ export interface DeliverOptions {
   probingGiveUpMs: number;
   log: HookLog;
   userAgent: string;
+  /** The id of the event whose answer the caller acts on (its own): {@link DeliverReport.answer} holds it. */
+  answerOf?: string;
   post?: typeof postOnce;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
@@ -65,7 +67,7 @@ export interface DeliverOptions {
 
 /** The result of sending one record. */
 export type SendOutcome =
-  | { kind: 'delivered'; status: number; code: string | null; attempts: number; ms: number }
+  | { kind: 'delivered'; status: number; code: string | null; body: string; attempts: number; ms: number }
   | { kind: 'answered'; answer: AnswerRecord; ms: number }
   | { kind: 'kept'; reason: string; status: number | null; code: string | null; attempts: number; ms: number };
 
@@ -77,6 +79,8 @@ export interface DeliverReport {
   /** Why the run stopped with records left: the lock was busy, the oldest could not be delivered, ... */
   stoppedBecause: string | null;
   loggedIds: Set<string>;
+  /** The server's answer (2xx or final 4xx) to the event named by {@link DeliverOptions.answerOf}, if it was sent in this run. */
+  answer: { status: number; body: string } | null;
 }
 
 // An attempt with less time than this left cannot succeed; stop instead.
@@ -102,7 +106,7 @@ export async function sendEvent(event: VipEvent, options: DeliverOptions): Promi
     const result = await post(options.endpoint, { ...headers, 'user-agent': options.userAgent }, body, Math.min(left, options.attemptTimeoutMs));
     const verdict = classifyAnswer(result);
     const ms = Math.round(now() - started);
-    if (verdict.kind === 'delivered') return { kind: 'delivered', status: verdict.status, code: verdict.code, attempts, ms };
+    if (verdict.kind === 'delivered') return { kind: 'delivered', status: verdict.status, code: verdict.code, body: verdict.body, attempts, ms };
     if (verdict.kind === 'final') {
       const answer: AnswerRecord = { answeredAt: wallClock().toISOString(), status: verdict.status, code: verdict.code, message: verdict.message, attempts, body: verdict.body };
       return { kind: 'answered', answer, ms };
@@ -126,7 +130,7 @@ export async function sendEvent(event: VipEvent, options: DeliverOptions): Promi
 export async function deliverSpool(options: DeliverOptions): Promise<DeliverReport> {
   const { now = () => performance.now(), sleep = defaultSleep, wallClock = () => new Date() } = options;
   const { spool, log } = options;
-  const report: DeliverReport = { delivered: 0, answered: 0, remaining: 0, stoppedBecause: null, loggedIds: new Set() };
+  const report: DeliverReport = { delivered: 0, answered: 0, remaining: 0, stoppedBecause: null, loggedIds: new Set(), answer: null };
   spool.ensure();
   const lock = await acquireLock(spool.dir, options.deadline, { staleMs: options.staleLockMs }, sleep, now);
   if (!lock) {
@@ -162,13 +166,17 @@ export async function deliverSpool(options: DeliverOptions): Promise<DeliverRepo
       const outcome = await sendEvent(record.event, options);
       const base = { id: record.event.id, type: record.event.type, source: record.event.source, facts: record.event.facts === null ? 'null' : 'probed' };
       report.loggedIds.add(record.event.id);
+      // Only the caller's own event: an older record's answer is history, not the node's state now.
+      const own = options.answerOf !== undefined && record.event.id === options.answerOf;
       if (outcome.kind === 'delivered') {
         spool.remove(name);
         report.delivered++;
+        if (own) report.answer = { status: outcome.status, body: outcome.body };
         log.line({ ...base, outcome: 'delivered', status: outcome.status, code: outcome.code, attempts: outcome.attempts, ms: outcome.ms });
       } else if (outcome.kind === 'answered') {
         spool.moveToAnswered(name, outcome.answer);
         report.answered++;
+        if (own) report.answer = { status: outcome.answer.status, body: outcome.answer.body };
         const { status, code, message, attempts } = outcome.answer;
         log.line({ ...base, outcome: 'answered', status, code, message, attempts, ms: outcome.ms, kept: `answered/${name}` });
       } else {

@@ -1,3 +1,4 @@
+import { classify, EventKind } from '../../shared/domain/classify';
 import type { NodeFacts, VipEvent } from '../../shared/domain/event';
 import { isPrimaryRole } from '../../shared/domain/patroni-argv';
 import { buildEvent, type HookMode } from '../../shared/protocol/build-event';
@@ -8,6 +9,7 @@ import { deliverSpool, sendEvent, type DeliverOptions } from './deliver';
 import { HookConfigError } from './errors';
 import { parseFactsJson } from './facts-json';
 import { HELP_TEXT } from './help';
+import { ensureLocalAddress, execIp, intentFromAnswer, intentFromEvent, type AddressIntent, type EventAnswerText } from './local-address';
 import { createLog, type HookLog } from './log';
 import { probeFacts, probeUntilPrimary } from './probe';
 import { SPOOL_FORMAT, Spool } from './spool';
@@ -26,6 +28,8 @@ export interface HookIo {
 }
 
 const USER_AGENT = `vipswitch-hook/${HOOK_VERSION}`;
+/** Upper bound of one local address step (`ip -j addr show`, then `ip addr add` or `del`). */
+export const LOCAL_ADDRESS_MAX_MS = 1000;
 
 /** Run one hook invocation; resolves to the exit code. Never rejects for a repmgr / patroni call. */
 export async function runHook(argv: readonly string[], io: HookIo): Promise<number> {
@@ -115,7 +119,12 @@ async function runCall(
   const deadline = config.timeoutMs + (waitsForPromotion ? now() - probeStarted : 0);
   event = { ...event, facts };
 
-  const options = deliverOptions(config, key, spool, log, deadline, FOREGROUND_BACKOFF, config.timeoutMs, now);
+  // localAddress (off by default): the call's own facts / role may already say "not the primary"; a claim keeps a
+  // slice of the budget for acting on its answer. An older spooled record's answer is never acted on.
+  const local = config.localAddress === null ? null : new LocalAddressStep(config, event, io.env, log, now);
+  const sendDeadline = deadline - (local?.reserveMs ?? 0);
+
+  const options = { ...deliverOptions(config, key, spool, log, sendDeadline, FOREGROUND_BACKOFF, config.timeoutMs, now), answerOf: event.id };
   if (name !== null) {
     try {
       spool.replace(name, { spool: SPOOL_FORMAT, state: 'ready', pid: process.pid, spooledAt, event });
@@ -123,23 +132,95 @@ async function runCall(
       // The record stays as first written (facts null) and is sent as that: never with facts it does not hold.
       log.line({ id: event.id, type: event.type, outcome: 'spool_rewrite_failed', reason: describe(error) });
     }
+    await local?.beforeSending();
+    let answer: EventAnswerText | null = null;
     try {
       const report = await deliverSpool(options);
+      answer = report.answer;
       if (!report.loggedIds.has(event.id)) {
         log.line({ id: event.id, type: event.type, outcome: 'spooled', reason: report.stoppedBecause ?? 'not sent', pending: report.remaining, ms: Math.round(now()) });
       }
     } catch (error) {
       log.line({ id: event.id, type: event.type, outcome: 'spooled', reason: `spool error: ${describe(error)}`, ms: Math.round(now()) });
     }
+    await local?.afterAnswer(answer, deadline);
     return EXIT.ok;
   }
   // No spool (unwritable directory, full disk): a direct try is all that is left.
+  await local?.beforeSending();
   const outcome = await sendEvent(event, options);
   const fields = { id: event.id, type: event.type, source: event.source, facts: facts === null ? 'null' : 'probed', spool: 'none' };
   if (outcome.kind === 'delivered') log.line({ ...fields, outcome: 'delivered', status: outcome.status, code: outcome.code, attempts: outcome.attempts, ms: outcome.ms });
   else if (outcome.kind === 'answered') log.line({ ...fields, outcome: 'answered', status: outcome.answer.status, code: outcome.answer.code, message: outcome.answer.message, attempts: outcome.answer.attempts, ms: outcome.ms });
   else log.line({ ...fields, outcome: 'lost', status: outcome.status, reason: outcome.reason, attempts: outcome.attempts, ms: outcome.ms });
+  const answer = outcome.kind === 'delivered' ? { status: outcome.status, body: outcome.body } : outcome.kind === 'answered' ? { status: outcome.answer.status, body: outcome.answer.body } : null;
+  await local?.afterAnswer(answer, deadline);
   return EXIT.ok;
+}
+
+/**
+ * The `localAddress` step of one repmgr / Patroni call: at most one `ip` check (and change) per call, from the call's
+ * own facts and role (before sending) or from the server's answer to the call's own event (after). Never throws;
+ * every check is logged in one line.
+ */
+class LocalAddressStep {
+  /** Budget kept after sending for acting on the answer: only a claim (facts out of recovery) can need it. */
+  readonly reserveMs: number;
+  private readonly fromEvent: AddressIntent | null;
+  private readonly claims: boolean;
+  private readonly sliceMs: number;
+
+  constructor(
+    private readonly config: HookConfig,
+    private readonly event: VipEvent,
+    private readonly env: Readonly<Record<string, string | undefined>>,
+    private readonly log: HookLog,
+    private readonly now: () => number,
+  ) {
+    this.sliceMs = Math.min(LOCAL_ADDRESS_MAX_MS, Math.floor(config.timeoutMs / 4));
+    this.fromEvent = intentFromEvent(event);
+    this.claims = this.fromEvent === null && classify(event) === EventKind.PrimaryAssertion;
+    this.reserveMs = this.claims ? this.sliceMs : 0;
+  }
+
+  /** Not the primary by the call's own facts or role: drop the address now, whatever the server answers. */
+  async beforeSending(): Promise<void> {
+    if (this.fromEvent !== null) await this.ensure(this.fromEvent, this.sliceMs);
+  }
+
+  /** The server's answer to this call's own event (null: none in this call's budget). */
+  async afterAnswer(answer: EventAnswerText | null, deadline: number): Promise<void> {
+    if (this.fromEvent !== null) return;
+    const intent = answer === null ? null : intentFromAnswer(answer, this.config.node);
+    if (intent === null) {
+      if (this.claims) {
+        this.log.line({ id: this.event.id, localAddress: 'unchanged', address: this.config.localAddress!.address, interface: this.config.localAddress!.interface, reason: answer === null ? 'no answer to this call in its budget' : `answer ${answerCode(answer)}` });
+      }
+      return;
+    }
+    await this.ensure(intent, Math.min(LOCAL_ADDRESS_MAX_MS, Math.max(this.sliceMs, deadline - this.now())));
+  }
+
+  private async ensure(intent: AddressIntent, boundMs: number): Promise<void> {
+    const local = this.config.localAddress!;
+    const fields = { id: this.event.id, address: local.address, interface: local.interface, want: intent.want, why: intent.why };
+    try {
+      const result = await ensureLocalAddress(intent.want, local, boundMs, execIp(this.env as NodeJS.ProcessEnv), this.now);
+      if (result.outcome === 'failed') this.log.line({ ...fields, localAddress: 'failed', step: result.step, ip: local.ip, reason: result.reason, ms: result.ms });
+      else this.log.line({ ...fields, localAddress: result.outcome, ms: result.ms });
+    } catch (error) {
+      this.log.line({ ...fields, localAddress: 'failed', reason: describe(error) });
+    }
+  }
+}
+
+function answerCode(answer: EventAnswerText): string {
+  try {
+    const body = JSON.parse(answer.body) as { code?: unknown };
+    return typeof body.code === 'string' ? body.code : `HTTP ${answer.status}`;
+  } catch {
+    return `HTTP ${answer.status}`;
+  }
 }
 
 /** `flush`: send what is spooled within flushTimeoutMs. Exit 1 when records remain, 2 on bad config. */

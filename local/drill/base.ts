@@ -1,7 +1,7 @@
 /** Shared plumbing of RepmgrCluster and PatroniCluster. */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { HookCall, HookWiring, NodeInfo, materializeHookCommand, readHookCalls, waitForHookCall, writeHookConfig } from './hook';
+import { HookCall, HookWiring, NodeInfo, materializeHookCommand, readHookCalls, waitForHookCall, writeHookConfig, writeHookFiles } from './hook';
 import {
   LOOPBACK,
   LogFn,
@@ -63,6 +63,7 @@ export abstract class ClusterBase {
   }
 
   protected async setupHook(hook: HookWiring): Promise<void> {
+    await writeHookFiles(this.baseDir, hook.files);
     this.hookArgv = await materializeHookCommand(this.runner, hook.command);
     for (const n of this.allNodes()) await writeHookConfig(hook, n);
   }

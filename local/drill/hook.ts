@@ -17,6 +17,8 @@ export interface NodeInfo {
   /** `<base>/<name>`: configs, logs, pid files, hook.json */
   dir: string;
   kind: 'repmgr' | 'patroni';
+  /** the cluster's base dir (`<tmpdir>/vipswitch-drill-XXXXXX`), owned by postgres */
+  baseDir: string;
   /** Patroni REST API port (Patroni members only) */
   restPort?: number;
 }
@@ -30,6 +32,12 @@ export interface HookWiring {
   command: string[];
   /** Hook config for one node; merged with `{ pg: {...} }` and written to `<base>/<node>/hook.json`. */
   configFor(node: NodeInfo): Record<string, unknown>;
+  /**
+   * Extra files the hook needs (e.g. a key file), written before anything starts to
+   * `<base>/<relative path>`, owned by postgres, mode 0600. Reference them from configFor via
+   * `path.join(node.baseDir, relativePath)`.
+   */
+  files?: Record<string, string | Uint8Array>;
 }
 
 /** Built-in script name understood in {@link HookWiring.command}. */
@@ -159,6 +167,23 @@ async function isFile(p: string): Promise<boolean> {
     return (await fsp.stat(p)).isFile();
   } catch {
     return false;
+  }
+}
+
+/** Writes HookWiring.files under the base dir (owned by postgres, 0600; parent dirs 0755). */
+export async function writeHookFiles(baseDir: string, files: Record<string, string | Uint8Array> | undefined): Promise<void> {
+  for (const [rel, content] of Object.entries(files ?? {})) {
+    const dest = path.resolve(baseDir, rel);
+    if (path.isAbsolute(rel) || !dest.startsWith(baseDir + '/')) throw new Error(`hook.files: ${rel} must be a relative path inside the base dir`);
+    const parts = path.relative(baseDir, path.dirname(dest)).split('/').filter(Boolean);
+    let dir = baseDir;
+    for (const part of parts) {
+      dir = path.join(dir, part);
+      await mkdirOwned(dir, 0o755);
+    }
+    await fsp.writeFile(dest, content, { mode: 0o600 });
+    await fsp.chmod(dest, 0o600);
+    await writeOwnedChown(dest);
   }
 }
 

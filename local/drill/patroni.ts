@@ -107,7 +107,7 @@ export class PatroniCluster extends ClusterBase {
     for (let i = 0; i < count; i++) {
       const name = `pg${i + 1}`;
       const dir = path.join(baseDir, name);
-      members.push({ name, id: i + 1, port: ports[2 + 2 * i]!, restPort: ports[3 + 2 * i]!, dataDir: path.join(dir, 'data'), dir, kind: 'patroni' });
+      members.push({ name, id: i + 1, port: ports[2 + 2 * i]!, restPort: ports[3 + 2 * i]!, dataDir: path.join(dir, 'data'), dir, kind: 'patroni', baseDir });
     }
     const scope = opts.scope ?? `drill-${path.basename(baseDir).slice(-6).toLowerCase()}`;
     const c = new PatroniCluster(baseDir, members, scope, [ports[0]!, ports[1]!], dcs, opts.log);

@@ -73,7 +73,7 @@ export class RepmgrCluster extends ClusterBase {
     const nodes: NodeInfo[] = ports.map((port, i) => {
       const name = `node${i + 1}`;
       const dir = path.join(baseDir, name);
-      return { name, id: i + 1, port, dataDir: path.join(dir, 'data'), dir, kind: 'repmgr' };
+      return { name, id: i + 1, port, dataDir: path.join(dir, 'data'), dir, kind: 'repmgr', baseDir };
     });
     const c = new RepmgrCluster(baseDir, nodes, opts.cluster ?? 'repmgr', opts.log);
     c.log(`base dir ${baseDir}, ports ${nodes.map((n) => `${n.name}=${n.port}`).join(' ')}`);

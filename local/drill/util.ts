@@ -34,8 +34,12 @@ export class Timeline {
   ) {}
 
   log(msg: string): void {
+    this.logAt(Date.now(), msg);
+  }
+
+  /** Logs a line stamped with an earlier moment (e.g. when a hook call happened). */
+  logAt(now: number, msg: string): void {
     if (!this.sink) return;
-    const now = Date.now();
     const rel = ((now - this.t0) / 1000).toFixed(3);
     this.sink(`${new Date(now).toISOString()} +${rel}s [${this.label}] ${msg}`);
   }

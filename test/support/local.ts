@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,12 +7,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { applyClusterFile } from '../../local/apply';
+import { repoRoot } from '../../local/root';
 import { loadTopology, startLocalStack, type LocalStack } from '../../local/stack';
 import { signedHeaders } from '../../shared/protocol/signature';
 import type { NodeFacts, VipEvent } from '../../shared/domain/event';
 
 const run = promisify(execFile);
-export const ROOT = join(__dirname, '../..');
+export const ROOT = repoRoot();
 export const HOOK = join(ROOT, 'hooks/dist/vipswitch-hook.cjs');
 export const SYSTEM_ID = '7710811430681400266';
 
@@ -22,7 +24,10 @@ export async function exampleTopology() {
 
 export async function startTestStack(env: Record<string, string> = {}): Promise<LocalStack> {
   await run(process.execPath, [join(ROOT, 'scripts/build-hook.mjs')]);
-  return startLocalStack({ topology: await exampleTopology(), env });
+  // VIPSWITCH_STACK_LOG=<file>: keep the API host's output (serverless-offline, Lambda logs) for debugging.
+  const logFile = process.env.VIPSWITCH_STACK_LOG;
+  const log = logFile ? (line: string) => appendFileSync(logFile, `${line}\n`) : undefined;
+  return startLocalStack({ topology: await exampleTopology(), env, schedule: false, log });
 }
 
 /** Run the reconcile Lambda now, through the local Lambda invoke API. */

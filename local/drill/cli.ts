@@ -1,0 +1,208 @@
+/**
+ * `vipswitch drill`: builds a real repmgr or Patroni cluster on 127.0.0.1, runs one scenario
+ * while printing a live timeline (harness steps and, with the recording hook, every hook call),
+ * then tears the cluster down. See local/drill/README.md.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { HookCall, HookWiring, NodeInfo } from './hook';
+import { recordingHook } from './hook';
+import { PatroniCluster } from './patroni';
+import { RepmgrCluster } from './repmgr';
+import { Timeline, delay, errMsg } from './util';
+
+const SCENARIOS = {
+  repmgr: ['failover', 'switchover', 'split-brain'],
+  patroni: ['failover', 'switchover', 'crash-postgres'],
+} as const;
+
+const USAGE = `vipswitch drill --tool repmgr|patroni [options]
+
+  --scenario NAME      repmgr:  failover (default: kill -9 the primary, wait for repmgrd, rejoin the old primary)
+                                switchover (repmgr standby switchover to node2)
+                                split-brain (kill -9 the primary, after the failover start it again as a primary,
+                                             hold, then rejoin it)
+                       patroni: failover (default: kill -9 the leader's postmaster and Patroni, wait, restart it)
+                                switchover (patronictl switchover to pg2)
+                                crash-postgres (kill -9 only the leader's postmaster; Patroni recovers it)
+  --nodes N            cluster size (default 3)
+  --hook-command JSON  hook argv as a JSON array, e.g. '["/usr/bin/node","hooks/dist/vipswitch-hook.cjs"]'
+                       (default: the built-in recording hook, whose calls are printed live)
+  --hook-config FILE   JSON template of each node's hook config; in every string "{node}", "{nodeDir}" and
+                       "{baseDir}" are replaced (the harness adds the "pg" connection itself)
+  --hook-file REL=PATH copy PATH to <base>/REL (mode 0600, owner postgres) before anything starts; repeatable
+  --hold SECONDS       split-brain: how long both primaries run (default 5)
+  --logs DIR           copy every log of the cluster to DIR before the teardown
+  --json               print a JSON summary (timings, hook calls) at the end
+`;
+
+function substitute(v: unknown, vars: Record<string, string>): unknown {
+  if (typeof v === 'string') return v.replace(/\{(node|nodeDir|baseDir)\}/g, (_, k: string) => vars[k] ?? '');
+  if (Array.isArray(v)) return v.map((x) => substitute(x, vars));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substitute(x, vars)]));
+  return v;
+}
+
+function hookFrom(values: { 'hook-command'?: string; 'hook-config'?: string; 'hook-file'?: string[] }): HookWiring {
+  const files: Record<string, Uint8Array> = {};
+  for (const spec of values['hook-file'] ?? []) {
+    const eq = spec.indexOf('=');
+    if (eq <= 0) throw new Error(`--hook-file wants REL=PATH, got ${spec}`);
+    files[spec.slice(0, eq)] = readFileSync(spec.slice(eq + 1));
+  }
+  if (!values['hook-command']) {
+    if (values['hook-config']) throw new Error('--hook-config needs --hook-command');
+    return { ...recordingHook(), files };
+  }
+  const command = JSON.parse(values['hook-command']) as unknown;
+  if (!Array.isArray(command) || command.length === 0 || !command.every((x) => typeof x === 'string')) {
+    throw new Error('--hook-command must be a non-empty JSON array of strings');
+  }
+  const template = values['hook-config'] ? (JSON.parse(readFileSync(values['hook-config'], 'utf8')) as Record<string, unknown>) : {};
+  return {
+    command: command as string[],
+    files,
+    configFor: (n: NodeInfo) => substitute(template, { node: n.name, nodeDir: n.dir, baseDir: n.baseDir }) as Record<string, unknown>,
+  };
+}
+
+export async function runDrillCli(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        tool: { type: 'string' },
+        scenario: { type: 'string', default: 'failover' },
+        nodes: { type: 'string', default: '3' },
+        'hook-command': { type: 'string' },
+        'hook-config': { type: 'string' },
+        'hook-file': { type: 'string', multiple: true },
+        hold: { type: 'string', default: '5' },
+        logs: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (e) {
+    console.error(`vipswitch drill: ${errMsg(e)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const tool = values.tool;
+  if (tool !== 'repmgr' && tool !== 'patroni') {
+    console.error(`vipswitch drill: --tool repmgr|patroni is required\n\n${USAGE}`);
+    return 2;
+  }
+  const scenario = values.scenario ?? 'failover';
+  if (!(SCENARIOS[tool] as readonly string[]).includes(scenario)) {
+    console.error(`vipswitch drill: unknown scenario ${scenario} for ${tool} (${SCENARIOS[tool].join(', ')})`);
+    return 2;
+  }
+  const nodes = Number(values.nodes);
+  const hold = Number(values.hold);
+  if (!Number.isInteger(nodes) || nodes < 2 || !(hold >= 0)) {
+    console.error('vipswitch drill: --nodes must be an integer >= 2 and --hold a number >= 0');
+    return 2;
+  }
+  let hook: HookWiring;
+  try {
+    hook = hookFrom(values);
+  } catch (e) {
+    console.error(`vipswitch drill: ${errMsg(e)}`);
+    return 2;
+  }
+
+  const out = (m: string) => process.stdout.write(m + '\n');
+  const tl = new Timeline('drill', out);
+  let cluster: RepmgrCluster | PatroniCluster | undefined;
+  let tailing = true;
+  const seen = { n: 0 };
+  const allCalls: HookCall[] = [];
+  const onSignal = () => {
+    tl.log('interrupted: tearing down');
+    tailing = false;
+    void (cluster?.destroy() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const tail = async () => {
+    while (tailing) {
+      if (cluster && !cluster.destroyed) {
+        const calls = await cluster.hookCalls().catch(() => [] as HookCall[]);
+        for (const c of calls.slice(seen.n)) {
+          allCalls.push(c);
+          tl.logAt(c.t, `hook ${c.node ?? '?'} ${c.tool ?? ''} ${c.event}${c.role ? ` ${c.role}` : ''}${c.tool === 'repmgr' && c.args[4] ? ` — ${c.args[4]}` : ''}`);
+        }
+        seen.n = calls.length;
+      }
+      await delay(200);
+    }
+  };
+  const tailer = tail();
+
+  let ok = false;
+  try {
+    if (tool === 'repmgr') {
+      const c = await RepmgrCluster.create({ nodes, hook, log: out });
+      cluster = c;
+      if (scenario === 'switchover') {
+        await c.switchover('node2');
+      } else {
+        const old = (await c.primary()) ?? 'node1';
+        await c.killPostmaster(old);
+        const p = await c.waitForPrimary(old, 60_000);
+        await c.waitFailoverComplete(old, 60_000);
+        tl.log(`failover ${old} -> ${p} complete (timeline ${await c.timeline(p)})`);
+        if (scenario === 'split-brain') {
+          await c.startWithoutRejoin(old);
+          tl.log(`split brain: ${old} (timeline ${await c.timeline(old)}) and ${p} (timeline ${await c.timeline(p)}) are both primaries; holding ${hold}s`);
+          await delay(hold * 1000);
+        }
+        await c.rejoin(old);
+      }
+      tl.log(`final primary ${await c.primary()}, states ${JSON.stringify(await c.states())}`);
+    } else {
+      const c = await PatroniCluster.create({ members: nodes, hook, log: out });
+      cluster = c;
+      if (scenario === 'switchover') {
+        await c.switchover('pg2');
+      } else if (scenario === 'crash-postgres') {
+        const leader = (await c.leader()) ?? 'pg1';
+        await c.killPostmaster(leader);
+        tl.log(`postmaster of ${leader} killed; waiting for Patroni to recover it`);
+        const now = await c.waitHealthy(60_000);
+        tl.log(`leader after recovery: ${now} (timeline ${await c.timeline(now)})`);
+      } else {
+        const killed = await c.killLeaderHard();
+        const leader = await c.waitForLeader(killed, 60_000);
+        tl.log(`failover ${killed} -> ${leader} (timeline ${await c.timeline(leader)})`);
+        await c.restartMember(killed);
+      }
+      tl.log(`final leader ${await c.leader()}`);
+    }
+    // give the last callbacks a moment to land in the log before the teardown
+    await delay(1_000);
+    ok = true;
+  } catch (e) {
+    tl.log(`drill FAILED: ${errMsg(e)}`);
+  } finally {
+    if (cluster && values.logs) {
+      const copied = await cluster.collectLogs(values.logs).catch(() => []);
+      tl.log(`copied ${copied.length} log files to ${values.logs}`);
+    }
+    tailing = false;
+    await tailer;
+    await cluster?.destroy().catch((e) => tl.log(`teardown failed: ${errMsg(e)}`));
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+  if (values.json) {
+    out(JSON.stringify({ tool, scenario, ok, timings: cluster?.timings ?? [], hookCalls: allCalls }, null, 2));
+  }
+  return ok ? 0 : 1;
+}
