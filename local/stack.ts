@@ -47,7 +47,7 @@ export async function loadTopology(path: string): Promise<Topology> {
  * `topology`, and the Lambdas behind serverless-offline. Ports default to free ephemeral ones. Everything started
  * is stopped by `stop()`, also when start-up fails half way.
  */
-export async function startLocalStack(options: { topology: Topology; ports?: Partial<LocalStackPorts>; log?: (line: string) => void; env?: Record<string, string> }): Promise<LocalStack> {
+export async function startLocalStack(options: { topology: Topology; ports?: Partial<LocalStackPorts>; log?: (line: string) => void; env?: Record<string, string>; schedule?: boolean }): Promise<LocalStack> {
   const ports: LocalStackPorts = {
     api: options.ports?.api ?? (await freePort()),
     lambda: options.ports?.lambda ?? (await freePort()),
@@ -83,7 +83,12 @@ export async function startLocalStack(options: { topology: Topology; ports?: Par
       AWS_ENDPOINT_URL_SNS: aws.url,
       ...options.env,
     };
-    const api: ApiHost = await startApiHost({ httpPort: ports.api, lambdaPort: ports.lambda, env, log: options.log });
+    const api: ApiHost = await startApiHost({
+      httpPort: ports.api,
+      lambdaPort: ports.lambda,
+      env: { ...env, VIPSWITCH_SCHEDULE: options.schedule === false ? 'false' : 'true' },
+      log: options.log,
+    });
     started.push(api);
     const store = new DynamoDBClusterStore({ client, tableName: LOCAL_NAMES.state });
     return {

@@ -1,4 +1,4 @@
-import { DEFAULT_CONFIG_PATH, DEFAULT_SPOOL_DIR } from './config';
+import { DEFAULT_CONFIG_PATH, DEFAULT_IP_PATH, DEFAULT_SPOOL_DIR } from './config';
 
 /** `vipswitch-hook --help`. */
 export const HELP_TEXT = `vipswitch-hook: tell vipswitch about a repmgr event or a Patroni callback (one call, one event).
@@ -55,6 +55,21 @@ Config (JSON; env overrides marked):
   logFile         null or a path: also append the log lines there
   pg              { host: "/var/run/postgresql", port: 5432, user: "postgres", dbname: "postgres",
                     psql: "/usr/bin/psql" }
+  localAddress    optional, off by default: { enabled: true, address: "10.0.1.100/24", interface: "eth0",
+                    ip: "${DEFAULT_IP_PATH}" } (see below)
+
+OS side of the secondary IP (localAddress, for the cluster's secondaryIp mechanism): AWS moves the private IP
+between ENIs; this keeps the address configured on the primary's interface only. Checked with
+"ip -j addr show dev <if>", changed only when needed with "ip addr add|del <address> dev <if>", run directly
+with an argv (never through a shell). Changing addresses needs CAP_NET_ADMIN: as user postgres, point "ip" at a
+copy of ip with "setcap cap_net_admin+ep", or at a wrapper running "sudo -n /usr/sbin/ip" with a sudoers rule.
+  add     when the server answers THIS call's event "accepted" naming this node as primary (or "duplicate"
+          whose first answer did);
+  remove  when this call shows the node is not the primary: facts inRecovery true, Patroni role replica or
+          demoted, or Patroni on_stop (done before sending); or the answer to this call's event is stale_claim.
+Answers to older spooled events (sent along, or by flush) are never acted on. The step is bounded by 1000 ms and
+by timeoutMs (a primary claim keeps min(1000, timeoutMs/4) ms of its budget for it); a failure is one log line
+"localAddress=failed step=..." and never changes the exit code.
 
 Spool: <spoolDir>/<ms>-<pid>-<seq>-<event id>.json pending (oldest first), answered/ final 4xx answers beside
 their records (*.answer.json), unparsed/ calls that could not become an event, .lock the sender lock.

@@ -194,7 +194,9 @@ class LocalAddressStep {
     const intent = answer === null ? null : intentFromAnswer(answer, this.config.node);
     if (intent === null) {
       if (this.claims) {
-        this.log.line({ id: this.event.id, localAddress: 'unchanged', address: this.config.localAddress!.address, interface: this.config.localAddress!.interface, reason: answer === null ? 'no answer to this call in its budget' : `answer ${answerCode(answer)}` });
+        const local = this.config.localAddress!;
+        const reason = answer === null ? 'no answer to this call within its budget' : `answer ${answerCode(answer)}`;
+        this.log.line({ localAddress: 'unchanged', address: local.address, interface: local.interface, id: this.event.id, reason });
       }
       return;
     }
@@ -203,13 +205,13 @@ class LocalAddressStep {
 
   private async ensure(intent: AddressIntent, boundMs: number): Promise<void> {
     const local = this.config.localAddress!;
-    const fields = { id: this.event.id, address: local.address, interface: local.interface, want: intent.want, why: intent.why };
+    const fields = { address: local.address, interface: local.interface, want: intent.want, why: intent.why, id: this.event.id };
     try {
       const result = await ensureLocalAddress(intent.want, local, boundMs, execIp(this.env as NodeJS.ProcessEnv), this.now);
-      if (result.outcome === 'failed') this.log.line({ ...fields, localAddress: 'failed', step: result.step, ip: local.ip, reason: result.reason, ms: result.ms });
-      else this.log.line({ ...fields, localAddress: result.outcome, ms: result.ms });
+      if (result.outcome === 'failed') this.log.line({ localAddress: 'failed', step: result.step, ...fields, ip: local.ip, reason: result.reason, ms: result.ms });
+      else this.log.line({ localAddress: result.outcome, ...fields, ms: result.ms });
     } catch (error) {
-      this.log.line({ ...fields, localAddress: 'failed', reason: describe(error) });
+      this.log.line({ localAddress: 'failed', ...fields, reason: describe(error) });
     }
   }
 }

@@ -17,6 +17,8 @@ const VALID = {
   pg: { host: '/var/run/postgresql', port: 5432, user: 'postgres', dbname: 'postgres', psql: '/usr/bin/psql' },
 };
 
+const LOCAL = { enabled: true, address: '10.0.1.100/24', interface: 'eth0', ip: '/usr/sbin/ip' };
+
 /** The issues of an invalid config (fails the test if it is valid). */
 function issuesOf(file: Record<string, unknown>, env: Record<string, string> = {}): string[] {
   try {
@@ -31,12 +33,12 @@ function issuesOf(file: Record<string, unknown>, env: Record<string, string> = {
 describe('validateHookConfig', () => {
   it('accepts the documented example as it is', () => {
     const config = validateHookConfig(VALID, {});
-    expect(config).toEqual({ ...VALID, flushTimeoutMs: 30000 });
+    expect(config).toEqual({ ...VALID, flushTimeoutMs: 30000, localAddress: null });
   });
 
   it('fills defaults for everything but endpoint, cluster, node and keyFile', () => {
     const config = validateHookConfig({ endpoint: VALID.endpoint, cluster: 'c', node: 'n', keyFile: '/k' }, {});
-    expect(config).toMatchObject({ spoolDir: DEFAULT_SPOOL_DIR, timeoutMs: 2000, promoteWaitMs: 5000, probeTimeoutMs: 800, flushTimeoutMs: 30000, logFile: null, pg: VALID.pg });
+    expect(config).toMatchObject({ spoolDir: DEFAULT_SPOOL_DIR, timeoutMs: 2000, promoteWaitMs: 5000, probeTimeoutMs: 800, flushTimeoutMs: 30000, logFile: null, pg: VALID.pg, localAddress: null });
   });
 
   it('lets env variables override file fields', () => {
@@ -74,6 +76,21 @@ describe('validateHookConfig', () => {
     ['pg.psql', { pg: { ...VALID.pg, psql: 'psql' } }, /^pg\.psql: must be an absolute path/],
     ['pg.sslmode', { pg: { ...VALID.pg, sslmode: 'require' } }, /^pg\.sslmode: unknown field/],
     ['timeoutMS', { timeoutMS: 10 }, /^timeoutMS: unknown field/],
+    ['localAddress', { localAddress: 'eth0' }, /^localAddress: must be an object with enabled, address, interface, ip$/],
+    ['localAddress.enabled', { localAddress: { ...LOCAL, enabled: 'yes' } }, /^localAddress\.enabled: required, true or false, got "yes"$/],
+    ['localAddress.enabled', { localAddress: { address: LOCAL.address, interface: 'eth0' } }, /^localAddress\.enabled: required/],
+    ['localAddress.address', { localAddress: { ...LOCAL, address: '10.0.1.100' } }, /^localAddress\.address: an IPv4 address with its prefix length \(CIDR\) like "10\.0\.1\.100\/24", got "10\.0\.1\.100"$/],
+    ['localAddress.address', { localAddress: { ...LOCAL, address: '10.0.1.256/24' } }, /^localAddress\.address: an IPv4/],
+    ['localAddress.address', { localAddress: { ...LOCAL, address: '10.0.1.100/33' } }, /^localAddress\.address: an IPv4/],
+    ['localAddress.address', { localAddress: { ...LOCAL, address: '10.0.01.100/24' } }, /^localAddress\.address: an IPv4/],
+    ['localAddress.address', { localAddress: { ...LOCAL, address: '10.0.1.100/24; reboot' } }, /^localAddress\.address: an IPv4/],
+    ['localAddress.address', { localAddress: { enabled: true, interface: 'eth0' } }, /^localAddress\.address: required, an IPv4/],
+    ['localAddress.interface', { localAddress: { ...LOCAL, interface: 'eth0 up' } }, /^localAddress\.interface: an interface name like "eth0"/],
+    ['localAddress.interface', { localAddress: { ...LOCAL, interface: 'a-very-long-ifname' } }, /^localAddress\.interface: an interface name/],
+    ['localAddress.interface', { localAddress: { ...LOCAL, interface: '-h' } }, /^localAddress\.interface: an interface name .*not starting with "-"/],
+    ['localAddress.interface', { localAddress: { enabled: true, address: LOCAL.address } }, /^localAddress\.interface: required, an interface name/],
+    ['localAddress.ip', { localAddress: { ...LOCAL, ip: 'ip' } }, /^localAddress\.ip: must be an absolute path, got "ip"$/],
+    ['localAddress.device', { localAddress: { ...LOCAL, device: 'eth0' } }, /^localAddress\.device: unknown field \(known: enabled, address, interface, ip\)$/],
   ])('names %s when it is bad', (_field, change, expected) => {
     const issues = issuesOf({ ...VALID, ...change });
     expect(issues).toHaveLength(1);
@@ -91,6 +108,19 @@ describe('validateHookConfig', () => {
       expect.stringMatching(/^node \(from VIPSWITCH_NODE\): required, letters/),
       expect.stringMatching(/^timeoutMs \(from VIPSWITCH_TIMEOUT_MS\): must be an integer .* got "2s"$/),
     ]);
+  });
+
+  it('accepts the localAddress section, defaults ip, and leaves it off unless enabled', () => {
+    expect(validateHookConfig({ ...VALID, localAddress: LOCAL }, {}).localAddress).toEqual({ address: '10.0.1.100/24', interface: 'eth0', ip: '/usr/sbin/ip' });
+    expect(validateHookConfig({ ...VALID, localAddress: { enabled: true, address: '172.31.5.9/32', interface: 'ens5@if3' } }, {}).localAddress).toEqual({ address: '172.31.5.9/32', interface: 'ens5@if3', ip: '/usr/sbin/ip' });
+    expect(validateHookConfig({ ...VALID, localAddress: { ...LOCAL, enabled: false } }, {}).localAddress).toBeNull();
+    expect(validateHookConfig({ ...VALID, localAddress: { enabled: false } }, {}).localAddress).toBeNull();
+    expect(validateHookConfig({ ...VALID, localAddress: null }, {}).localAddress).toBeNull();
+  });
+
+  it('checks the fields of a disabled localAddress section that are given', () => {
+    const issues = issuesOf({ ...VALID, localAddress: { enabled: false, address: '10.0.1.100', interface: 'eth 0' } });
+    expect(issues.map((issue) => issue.split(':')[0])).toEqual(['localAddress.address', 'localAddress.interface']);
   });
 
   it('accepts http:// only to loopback hosts', () => {
