@@ -13,7 +13,7 @@ export type Verdict =
   | { kind: 'retry'; reason: string; status: number | null; code: string | null; retryAfterMs: number | null };
 
 /**
- * The wire contract's answers: 2xx is done; `409 event_in_progress`, 408, 429, 5xx, network errors and timeouts are
+ * The wire contract's answers: 2xx is done; `409 event_in_progress`, `401 replayed_request`, 408, 429, 5xx, network errors and timeouts are
  * worth another try; every other 4xx (400, 401, 404, 409 stale_claim / unverified_claim /
  * system_identifier_mismatch, 413) is the server's final word. Anything else (1xx, 3xx) is retried: keeping a
  * record spooled loses nothing.
@@ -23,7 +23,9 @@ export function classifyAnswer(result: PostResult): Verdict {
   const { status } = result;
   const { code, message, decision } = parseAnswerBody(result.body);
   if (status >= 200 && status < 300) return { kind: 'delivered', status, code: decision ?? code, body: result.body };
-  if ((status === 409 && code === 'event_in_progress') || status === 408 || status === 429 || status >= 500) {
+  // `401 replayed_request`: our own earlier attempt in the same second carried the same signature (timestamps are
+  // whole seconds). Signing again a moment later is a new request, answered `duplicate` if the first went through.
+  if ((status === 409 && code === 'event_in_progress') || (status === 401 && code === 'replayed_request') || status === 408 || status === 429 || status >= 500) {
     return { kind: 'retry', reason: `HTTP ${status}`, status, code, retryAfterMs: result.retryAfterMs };
   }
   if (status >= 400 && status < 500) return { kind: 'final', status, code, message, body: result.body };

@@ -2,12 +2,13 @@
  * A real Patroni 3.0.2 cluster (PostgreSQL 15) with one etcd 3.4 (v3 API) on 127.0.0.1,
  * built in a private base dir and torn down by pid files.
  */
+import * as fsp from 'node:fs/promises';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { ClusterBase } from './base';
 import { HookWiring, NodeInfo } from './hook';
-import { LOOPBACK, LogFn, PG_BIN, errMsg, freePorts, makeBaseDir, mkdirOwned, pidBelongsTo, readPidFile, shQuote, signalOwn, waitPidGone, writeOwned } from './util';
+import { FatalWaitError, LOOPBACK, LogFn, PG_BIN, errMsg, freePorts, makeBaseDir, mkdirOwned, pidBelongsTo, readPidFile, shQuote, signalOwn, waitPidGone, writeOwned } from './util';
 
 export interface PatroniDcsTiming {
   /** leader lock TTL in seconds (failover after a hard kill takes about this long) */
@@ -147,11 +148,19 @@ export class PatroniCluster extends ClusterBase {
     if (!first) throw new Error('no members');
     await this.tl.step(`bootstrap ${first.name}`, async () => {
       await this.startPatroni(first.name);
-      await this.waitUntil(`${first.name} leader (GET /primary = 200)`, async () => (await httpGet(first.restPort!, '/primary')).status === 200, left(), 200);
+      await this.waitUntil(
+        `${first.name} leader (GET /primary = 200)`,
+        async () => {
+          await this.assertDaemonsAlive([first.name]);
+          return (await httpGet(first.restPort!, '/primary')).status === 200;
+        },
+        left(),
+        200,
+      );
     });
     await this.tl.step(`start ${rest.map((m) => m.name).join(', ') || 'no replicas'}`, async () => {
       await Promise.all(rest.map((m) => this.startPatroni(m.name)));
-      await this.waitHealthy(left());
+      await this.waitHealthy(left(), undefined, true);
     });
   }
 
@@ -258,6 +267,23 @@ export class PatroniCluster extends ClusterBase {
     return pid;
   }
 
+  /** Throws FatalWaitError (with the tail of its log) if the Patroni of a member, or etcd, is not running. */
+  private async assertDaemonsAlive(members: string[]): Promise<void> {
+    const check = async (pidFile: string, logFile: string, what: string) => {
+      const pid = await readPidFile(pidFile);
+      if (pid && pidBelongsTo(pid, this.baseDir)) return;
+      let tail = '';
+      try {
+        tail = (await fsp.readFile(logFile, 'utf8')).trim().split('\n').slice(-15).join('\n');
+      } catch {
+        /* no log */
+      }
+      throw new FatalWaitError(`${what} is not running (pid ${pid ?? '-'}); last log lines:\n${tail}`);
+    };
+    await check(path.join(this.baseDir, 'etcd', 'etcd.pid'), path.join(this.baseDir, 'etcd', 'etcd.log'), 'etcd');
+    for (const m of members) await check(this.patroniPidFile(m), path.join(this.node(m).dir, 'patroni.log'), `patroni ${m}`);
+  }
+
   /** Runs `patronictl -c <member's yml> args...` as postgres. */
   async patronictl(member: string, args: string[], timeoutMs = 60_000) {
     return this.runner.run(['/usr/bin/patronictl', '-c', this.ymlPath(member), ...args], { timeoutMs, cwd: this.node(member).dir });
@@ -310,10 +336,11 @@ export class PatroniCluster extends ClusterBase {
    * Waits until all members are `running` in /cluster with exactly one leader that is really
    * a primary, and every replica streams from it (pg_stat_replication state `streaming`).
    */
-  async waitHealthy(deadlineMs = 60_000, expectedMembers: string[] = this.members.map((m) => m.name)): Promise<string> {
+  async waitHealthy(deadlineMs = 60_000, expectedMembers: string[] = this.members.map((m) => m.name), failFastIfDead = false): Promise<string> {
     return this.waitUntil(
       `patroni members ${expectedMembers.join(',')} running and streaming`,
       async () => {
+        if (failFastIfDead) await this.assertDaemonsAlive(expectedMembers);
         const st = await this.clusterStatus();
         const bad = expectedMembers.filter((n) => st.find((s) => s.name === n)?.state !== 'running');
         if (bad.length) throw new Error(`not running: ${bad.join(', ')}; /cluster ${JSON.stringify(st)}`);
@@ -397,6 +424,7 @@ export class PatroniCluster extends ClusterBase {
       await this.waitUntil(
         `${member} running as replica`,
         async () => {
+          await this.assertDaemonsAlive([member]);
           const st = (await this.clusterStatus()).find((s) => s.name === member);
           if (!st || st.state !== 'running' || LEADER_ROLES.has(st.role)) throw new Error(`${member}: ${JSON.stringify(st)}`);
           return (await this.inRecovery(member)) === true;

@@ -68,6 +68,8 @@ export function errMsg(e: unknown): string {
 // ---------------------------------------------------------------- polling
 
 export class DeadlineError extends Error {}
+/** Thrown from a waitUntil() probe to stop polling at once (e.g. the daemon being waited for died). */
+export class FatalWaitError extends Error {}
 
 /**
  * Polls `fn` until it returns a value that is not undefined/null/false, or the deadline passes.
@@ -87,6 +89,7 @@ export async function waitUntil<T>(
       if (r !== undefined && r !== null && r !== false) return r;
       last = `got ${String(r)}`;
     } catch (e) {
+      if (e instanceof FatalWaitError) throw e;
       last = errMsg(e);
     }
     if (Date.now() >= end) throw new DeadlineError(`timed out after ${deadlineMs} ms waiting for ${what}: ${last}`);

@@ -6,7 +6,8 @@
  *
  * DRILL_VERBOSE=1 prints the live timeline; DRILL_LOGS_DIR=<dir> keeps the cluster's logs.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { PatroniCluster, recordingHook, pidAlive, portOpen, processesOf } from '../../local/drill';
 
@@ -115,4 +116,51 @@ describe('PatroniCluster (real Patroni + etcd + PostgreSQL 15 on 127.0.0.1)', ()
     await cl.destroy();
     expect(cl.destroyed).toBe(true);
   }, 90_000);
+});
+
+/** A hook outside postgres' reach is copied, extra files are provided, and odd argv survives YAML + shlex. */
+describe('PatroniCluster hook wiring (1 member, custom sh hook)', () => {
+  let c: PatroniCluster | undefined;
+  const privateDir = mkdtempSync(path.join(os.tmpdir(), 'drill-private-hook-'));
+  const ODD = `a b 'c' "d" %n $HOME \\x`;
+
+  afterAll(async () => {
+    await c?.destroy();
+    rmSync(privateDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('copies an unreadable hook into <base>/bin, writes hook.files, and passes every argv element verbatim', async () => {
+    const script = path.join(privateDir, 'hook.sh');
+    // argv: $1 = ODD, $2 = --config, $3 = hook.json, $4 = patroni, $5 = action, $6 = role, $7 = scope
+    writeFileSync(
+      script,
+      '#!/bin/sh\nd=$(dirname "$3")\nkey=$(cat "$(dirname "$d")/secret/key")\nprintf \'%s|%s|%s|%s|%s|%s\\n\' "$4" "$5" "$6" "$7" "$key" "$1" >> "$d/custom-hook.log"\n',
+    );
+    chmodSync(script, 0o755);
+    chmodSync(privateDir, 0o700); // postgres cannot traverse it
+    c = await PatroniCluster.create({
+      members: 1,
+      log,
+      hook: {
+        command: ['/bin/sh', script, ODD],
+        files: { 'secret/key': 'k3y' },
+        configFor: (n) => ({ node: n.name, keyFile: path.join(n.baseDir, 'secret', 'key') }),
+      },
+    });
+    const cl = c;
+    const m = cl.members[0]!;
+    expect(await cl.leader()).toBe('pg1');
+    const line = `patroni|on_start|master|${cl.scope}|k3y|${ODD}`;
+    const logFile = path.join(m.dir, 'custom-hook.log');
+    // Patroni runs callbacks asynchronously: poll the hook's own log with a deadline
+    const deadline = Date.now() + 15_000;
+    let lines: string[] = [];
+    while (Date.now() < deadline) {
+      lines = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n') : [];
+      if (lines.includes(line)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(lines).toContain(line);
+    expect(readFileSync(path.join(cl.baseDir, 'pg1', 'patroni.yml'), 'utf8')).toContain(path.join(cl.baseDir, 'bin', '1-hook.sh'));
+  }, 60_000);
 });

@@ -5,7 +5,8 @@
  *
  * DRILL_VERBOSE=1 prints the live timeline; DRILL_LOGS_DIR=<dir> keeps the cluster's logs.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { RepmgrCluster, recordingHook, pidAlive, portOpen, processesOf, type HookCall } from '../../local/drill';
 
@@ -130,5 +131,43 @@ describe('RepmgrCluster (real repmgr + PostgreSQL 15 on 127.0.0.1)', () => {
     expect(existsSync(base)).toBe(false);
     await cl.destroy(); // second call is a no-op
     expect(cl.destroyed).toBe(true);
+  }, 60_000);
+});
+
+/** A hook outside postgres' reach is copied, extra files are provided, and odd argv survives repmgr.conf + sh -c. */
+describe('RepmgrCluster hook wiring (1 node, custom sh hook)', () => {
+  let c: RepmgrCluster | undefined;
+  const privateDir = mkdtempSync(path.join(os.tmpdir(), 'drill-private-hook-'));
+  const ODD = `a b 'c' "d" %n $HOME \\x`;
+
+  afterAll(async () => {
+    await c?.destroy();
+    rmSync(privateDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('copies an unreadable hook into <base>/bin, writes hook.files, and passes every argv element verbatim', async () => {
+    const script = path.join(privateDir, 'hook.sh');
+    // argv: $1 = ODD, $2 = --config, $3 = hook.json, $4 = repmgr, $5 = %n, $6 = %e, ...
+    writeFileSync(
+      script,
+      '#!/bin/sh\nd=$(dirname "$3")\nkey=$(cat "$(dirname "$d")/secret/key")\nprintf \'%s|%s|%s|%s|%s\\n\' "$4" "$5" "$6" "$key" "$1" >> "$d/custom-hook.log"\n',
+    );
+    chmodSync(script, 0o755);
+    chmodSync(privateDir, 0o700); // postgres cannot traverse it
+    c = await RepmgrCluster.create({
+      nodes: 1,
+      log,
+      hook: {
+        command: ['/bin/sh', script, ODD],
+        files: { 'secret/key': 'k3y' },
+        configFor: (n) => ({ node: n.name, keyFile: path.join(n.baseDir, 'secret', 'key') }),
+      },
+    });
+    const n1 = c.nodes[0]!;
+    expect(readFileSync(path.join(n1.dir, 'repmgr.conf'), 'utf8')).toContain(path.join(c.baseDir, 'bin', '1-hook.sh'));
+    expect(JSON.parse(readFileSync(path.join(n1.dir, 'hook.json'), 'utf8')).keyFile).toBe(path.join(c.baseDir, 'secret', 'key'));
+    const lines = readFileSync(path.join(n1.dir, 'custom-hook.log'), 'utf8').trim().split('\n');
+    expect(lines).toContain(`repmgr|1|primary_register|k3y|${ODD}`);
+    expect(lines).toContain(`repmgr|1|repmgrd_start|k3y|${ODD}`);
   }, 60_000);
 });

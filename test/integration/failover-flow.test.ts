@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { readdir } from 'node:fs/promises';
 import type { LocalStack } from '../../local/stack';
 import { waitFor } from '../../local/wait-for';
+import { signedHeaders } from '../../shared/protocol/signature';
 import { makeEvent, post, primaryFacts, registerCluster, repmgrArgs, routeTargets, runHook, startTestStack, status, type TestCluster } from '../support/local';
 
 /** Calls of one EC2 action the local endpoint received, so "nothing moved" is checked on the wire, not inferred. */
@@ -54,7 +55,9 @@ describe('hook → API → DynamoDB Local → local EC2 endpoint', () => {
 
     const first = await post(stack, cluster, cluster.nodes.node2!, body);
     const replaces = ec2Calls(stack, 'ReplaceRoute');
-    const second = await post(stack, cluster, cluster.nodes.node2!, body);
+    // Signed again (a retry signs anew; the same signature would be a replay): one second later.
+    const resigned = signedHeaders(cluster.name, 'node2', cluster.nodes.node2!.key, body, Date.now() / 1000 + 1);
+    const second = await post(stack, cluster, cluster.nodes.node2!, body, resigned);
 
     expect(first).toMatchObject({ status: 200, body: { code: 'accepted', epoch: 2 } });
     expect(second.status).toBe(200);

@@ -29,6 +29,7 @@ describe('classifyAnswer', () => {
     { label: '302 (unexpected)', result: answer(302), kind: 'retry' },
     { label: '400 invalid_body', result: answer(400, { code: 'invalid_body' }), kind: 'final' },
     { label: '401 bad_signature', result: answer(401, { code: 'bad_signature' }), kind: 'final' },
+    { label: '401 replayed_request (own earlier attempt, same second)', result: answer(401, { code: 'replayed_request' }), kind: 'retry' },
     { label: '404 unknown_node', result: answer(404, { code: 'unknown_node' }), kind: 'final' },
     { label: '409 stale_claim', result: answer(409, { code: 'stale_claim' }), kind: 'final' },
     { label: '409 unverified_claim', result: answer(409, { code: 'unverified_claim' }), kind: 'final' },

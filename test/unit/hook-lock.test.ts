@@ -160,8 +160,9 @@ describe('isProcessAlive', () => {
   });
 
   it('counts a zombie (killed, not reaped: what Patroni leaves behind) as dead', async () => {
-    // sh starts a child that exits at once, then becomes `sleep`, which never reaps it.
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // sh starts a child that exits a moment later, after sh has become `sleep`, which never reaps it (a child that
+    // exits before the exec could be reaped by sh itself).
+    const parent = spawn('sh', ['-c', 'sleep 0.5 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
     started.push(parent);
     const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()))));
     const state = (): string => {
