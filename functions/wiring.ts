@@ -3,13 +3,9 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { CompositeActuator } from '../shared/adapters/composite-actuator';
 import { DynamoDBClusterStore } from '../shared/adapters/dynamodb-cluster-store';
-import { Ec2ElasticIpActuator } from '../shared/adapters/ec2-elastic-ip-actuator';
+import { createEndpointActuator } from '../shared/adapters/endpoint-actuators';
 import { Ec2InstanceFencer } from '../shared/adapters/ec2-instance-fencer';
-import { Ec2RouteActuator } from '../shared/adapters/ec2-route-actuator';
-import { Ec2SecondaryIpActuator } from '../shared/adapters/ec2-secondary-ip-actuator';
-import { Route53Actuator } from '../shared/adapters/route53-actuator';
 import { SnsAlerter } from '../shared/adapters/sns-alerter';
 import { DeduplicatingAlerter } from '../shared/app/deduplicating-alerter';
 import type { ProcessDeps } from '../shared/app/process-event';
@@ -33,14 +29,7 @@ const ec2 = new EC2Client(clientConfig);
 
 export const deps: ProcessDeps = {
   store,
-  actuator: new CompositeActuator({
-    actuators: [
-      { mechanism: 'route_table', actuator: new Ec2RouteActuator({ client: ec2 }) },
-      { mechanism: 'elastic_ip', actuator: new Ec2ElasticIpActuator({ client: ec2 }) },
-      { mechanism: 'secondary_ip', actuator: new Ec2SecondaryIpActuator({ client: ec2 }) },
-      { mechanism: 'route53_writer', actuator: new Route53Actuator({ client: new Route53Client(clientConfig) }) },
-    ],
-  }),
+  actuator: createEndpointActuator({ ec2, route53: new Route53Client(clientConfig) }),
   alerter: new DeduplicatingAlerter({
     inner: new SnsAlerter({
       client: new SNSClient(clientConfig),

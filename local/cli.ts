@@ -8,6 +8,9 @@ const USAGE = `vipswitch — operator CLI
 
   vipswitch apply -f cluster.yaml [--stage local]     register / update a cluster and its nodes (DynamoDB table vipswitch-<stage>-state)
   vipswitch status <cluster> [--api URL] [--json]     fencing record, members and latest journal (GET /v1/clusters/<cluster>)
+  vipswitch confirm <cluster> <node> --timeline T --reason TEXT [--stage local]
+                                                      confirm a primary the hook could not prove (unverified_claim):
+                                                      same fencing rule, journaled as operator_confirmed, endpoint moved
   vipswitch drill --tool repmgr|patroni [--scenario NAME]   real-cluster failover drill on this machine (see README)
 
 AWS endpoints and credentials come from the usual SDK environment (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_*).
@@ -20,6 +23,8 @@ async function main(argv: string[]): Promise<number> {
       return apply(rest);
     case 'status':
       return status(rest);
+    case 'confirm':
+      return confirm(rest);
     case 'drill': {
       const { runDrillCli } = await import('./drill/cli');
       return runDrillCli(rest);
@@ -53,6 +58,47 @@ async function apply(args: string[]): Promise<number> {
       return 1;
     }
     throw error;
+  } finally {
+    client.destroy();
+  }
+}
+
+async function confirm(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { timeline: { type: 'string' }, reason: { type: 'string' }, stage: { type: 'string', default: process.env.VIPSWITCH_STAGE ?? 'local' } },
+  });
+  const [cluster, node] = positionals;
+  const timeline = Number(values.timeline);
+  if (!cluster || !node || !Number.isInteger(timeline) || timeline < 1 || !values.reason) {
+    console.error('vipswitch confirm: usage: confirm <cluster> <node> --timeline T --reason TEXT (T: the timeline the node is on, from pg_walfile_name)');
+    return 2;
+  }
+  const [{ EC2Client }, { Route53Client }, { createEndpointActuator }, { confirmPrimary }, { randomUUID }, { userInfo }] = await Promise.all([
+    import('@aws-sdk/client-ec2'),
+    import('@aws-sdk/client-route-53'),
+    import('../shared/adapters/endpoint-actuators'),
+    import('../shared/app/confirm-primary'),
+    import('node:crypto'),
+    import('node:os'),
+  ]);
+  const retry = { maxAttempts: 4, retryMode: 'adaptive' as const };
+  const client = new DynamoDBClient(retry);
+  try {
+    const store = new DynamoDBClusterStore({ client, tableName: `vipswitch-${values.stage}-state` });
+    const actuator = createEndpointActuator({ ec2: new EC2Client(retry), route53: new Route53Client(retry) });
+    const result = await confirmPrimary(
+      { store, actuator, now: () => new Date() },
+      { cluster, node, timeline, operator: process.env.SUDO_USER ?? userInfo().username, reason: values.reason, id: `operator-${randomUUID()}` },
+    );
+    if (!result.ok) {
+      console.error(`vipswitch confirm: refused: ${result.reason}`);
+      return 1;
+    }
+    console.log(`confirmed ${node} as primary of ${cluster} on timeline ${timeline} (epoch ${result.epoch}); endpoint ${result.result.converged ? 'moved and verified' : 'NOT fully moved'}:`);
+    for (const a of result.result.actions) console.log(`  ${a.mechanism} ${a.target}: ${a.result}${a.error ? ` (${a.error.code})` : ''}`);
+    return result.result.converged ? 0 : 1;
   } finally {
     client.destroy();
   }

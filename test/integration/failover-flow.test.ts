@@ -1,9 +1,12 @@
+import { execFile } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { readdir } from 'node:fs/promises';
 import type { LocalStack } from '../../local/stack';
 import { waitFor } from '../../local/wait-for';
 import { signedHeaders } from '../../shared/protocol/signature';
-import { makeEvent, post, primaryFacts, registerCluster, repmgrArgs, routeTargets, runHook, startTestStack, status, type TestCluster } from '../support/local';
+import { ROOT, makeEvent, post, primaryFacts, registerCluster, repmgrArgs, routeTargets, runHook, startTestStack, status, type TestCluster } from '../support/local';
 
 /** Calls of one EC2 action the local endpoint received, so "nothing moved" is checked on the wire, not inferred. */
 function ec2Calls(stack: LocalStack, action: string): number {
@@ -89,6 +92,29 @@ describe('hook → API → DynamoDB Local → local EC2 endpoint', () => {
 
     expect(answer).toMatchObject({ status: 409, body: { code: 'unverified_claim' } });
     expect(routeTargets(stack, cluster)).toEqual([cluster.nodes.node1!.eni, cluster.nodes.node1!.eni]);
+  });
+
+  it('an operator confirms an unverified claim with `vipswitch confirm`: same fencing rule, journaled, endpoint moved', async () => {
+    const { node2 } = cluster.nodes;
+    const unverified = await post(stack, cluster, node2!, JSON.stringify(makeEvent(cluster, node2!, 'standby_promote', null)));
+    expect(unverified.body.code).toBe('unverified_claim');
+    const cli = (args: string[]) =>
+      promisify(execFile)(process.execPath, [join(ROOT, 'bin/vipswitch.mjs'), ...args], { env: { ...process.env, ...stack.env } }).then(
+        (r) => ({ code: 0, out: r.stdout + r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+      );
+
+    const older = await cli(['confirm', cluster.name, 'node2', '--timeline', '1', '--reason', 'probe failed, checked by hand']);
+    const confirmed = await cli(['confirm', cluster.name, 'node2', '--timeline', '2', '--reason', 'probe failed, checked by hand']);
+
+    expect(older.code).toBe(1);
+    expect(older.out).toMatch(/refused: node2 claims primary on timeline 1/);
+    expect(confirmed).toMatchObject({ code: 0 });
+    expect(confirmed.out).toMatch(/confirmed node2 as primary .* moved and verified/);
+    expect(routeTargets(stack, cluster)).toEqual([node2!.eni, node2!.eni]);
+    const s = await status(stack, cluster);
+    expect(s.state).toMatchObject({ primary: 'node2', timeline: 2 });
+    expect(s.journal[0]).toMatchObject({ node: 'node2', type: 'confirm_primary', outcome: 'operator_confirmed' });
   });
 
   it("another cluster's system identifier is 409 system_identifier_mismatch and nothing moves", async () => {
