@@ -39,6 +39,9 @@ describe('serverless.yml, as packaged for AWS', () => {
     expect(functions.map((f) => f.Properties.Runtime)).toEqual(['nodejs22.x', 'nodejs22.x', 'nodejs22.x']);
     const routes = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route').map((r) => r.Properties.RouteKey).sort();
     expect(routes).toEqual(['GET /v1/clusters/{cluster}', 'POST /v1/events']);
+    // Hooks authenticate with their HMAC; the status route is for operators, IAM-signed.
+    const auth = Object.fromEntries(Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route').map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType ?? 'NONE']));
+    expect(auth).toEqual({ 'GET /v1/clusters/{cluster}': 'AWS_IAM', 'POST /v1/events': 'NONE' });
     expect(Object.values(resources).some((r) => r.Type === 'AWS::Events::Rule' && r.Properties.ScheduleExpression === 'rate(1 minute)' && r.Properties.State === 'ENABLED')).toBe(true);
   });
 
