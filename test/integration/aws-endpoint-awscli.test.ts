@@ -2,62 +2,19 @@
  * A second, independent client against the local AWS endpoint: Debian's awscli (botocore's own parsers).
  * If both it and SDK v3 accept the answers, they are shaped like AWS's rather than like one client's quirks.
  */
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { type AwsEndpoint, loadTopologyFile, startAwsEndpoint, type Topology } from '../../local/aws-endpoint/index';
+import type { AwsEndpoint } from '../../local/aws-endpoint/index';
+import { awsCli, TOPIC, useLocalAws, VIP, ZONE } from '../support/aws-endpoint';
 
-const run = promisify(execFile);
-const AWS = '/usr/bin/aws';
-const EXAMPLE = resolve(__dirname, '../../local/topology.example.json');
 const RTB = 'rtb-0a1b2c3d4e5f60001';
-const VIP = '10.0.255.10/32';
-const ZONE = 'Z0123456789ABCDEFGHIJ';
-const TOPIC = 'arn:aws:sns:us-east-1:000000000000:vipswitch-pages';
 
-let topology: Topology;
 let endpoint: AwsEndpoint;
 
-/** Environment with fake credentials and nothing from the developer's own AWS setup. */
-function cliEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_')) env[k] = v;
-  return {
-    ...env,
-    AWS_ACCESS_KEY_ID: 'AKIAFAKE',
-    AWS_SECRET_ACCESS_KEY: 'fake',
-    AWS_PAGER: '',
-    AWS_CONFIG_FILE: '/dev/null',
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    AWS_EC2_METADATA_DISABLED: 'true',
-  };
+useLocalAws({ route53InsyncAfterMs: 0 }, (aws) => ({ endpoint } = aws));
+
+/** Run awscli against this file's endpoint (see {@link awsCli}). */
+function aws(...args: string[]): ReturnType<typeof awsCli> {
+  return awsCli(endpoint.url, ...args);
 }
-
-/** Run awscli; resolves with exit code, stdout and stderr (a non-zero exit is a result, not an exception). */
-async function aws(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(AWS, ['--endpoint-url', endpoint.url, '--region', 'us-east-1', '--output', 'json', ...args], { env: cliEnv(), timeout: 30_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw err;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-beforeAll(async () => {
-  topology = await loadTopologyFile(EXAMPLE);
-  endpoint = await startAwsEndpoint({ port: 0, topology, route53InsyncAfterMs: 0 });
-});
-
-afterAll(async () => {
-  await endpoint?.close();
-});
-
-beforeEach(() => {
-  endpoint.reset(topology);
-  endpoint.setFaults([]);
-});
 
 describe('awscli against the local endpoint', () => {
   it('ec2 describe-route-tables parses routes and associations', async () => {

@@ -4,49 +4,20 @@
  * retry policy meeting injected throttling.
  */
 import { DescribeInstancesCommand, DescribeRouteTablesCommand, EC2Client, ReplaceRouteCommand } from '@aws-sdk/client-ec2';
-import { GetChangeCommand, ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
-import { PublishCommand, SNSClient, ThrottledException } from '@aws-sdk/client-sns';
-import { resolve } from 'node:path';
-import { type AwsEndpoint, type FaultRule, FaultRuleError, loadTopologyFile, startAwsEndpoint, type Topology, validateFaultRules } from '../../local/aws-endpoint/index';
+import { GetChangeCommand, ListHostedZonesCommand } from '@aws-sdk/client-route-53';
+import { PublishCommand, ThrottledException } from '@aws-sdk/client-sns';
+import { type AwsEndpoint, type FaultRule, FaultRuleError, startAwsEndpoint, type Topology, validateFaultRules } from '../../local/aws-endpoint/index';
 import { FaultInjector } from '../../local/aws-endpoint/faults';
+import { ec2Client, failure, route53Client, type SdkError, snsClient, TOPIC, useLocalAws, VIP } from '../support/aws-endpoint';
 
-const EXAMPLE = resolve(__dirname, '../../local/topology.example.json');
 const RTB = 'rtb-0a1b2c3d4e5f60001';
-const VIP = '10.0.255.10/32';
 const ENI2 = 'eni-0a1b2c3d4e5f60002';
-const TOPIC = 'arn:aws:sns:us-east-1:000000000000:vipswitch-pages';
-const common = { region: 'us-east-1', credentials: { accessKeyId: 'AKIAFAKE', secretAccessKey: 'fake' } };
-
-type SdkError = Error & { name: string; $metadata: { httpStatusCode?: number; attempts?: number }; $retryable?: unknown };
-
-async function failure(promise: Promise<unknown>): Promise<SdkError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as SdkError;
-  }
-  throw new Error('expected the call to fail, it succeeded');
-}
 
 let topology: Topology;
 let endpoint: AwsEndpoint;
 let ec2: EC2Client;
 
-beforeAll(async () => {
-  topology = await loadTopologyFile(EXAMPLE);
-  endpoint = await startAwsEndpoint({ port: 0, topology });
-  ec2 = new EC2Client({ ...common, endpoint: endpoint.url, maxAttempts: 1 });
-});
-
-afterAll(async () => {
-  ec2?.destroy();
-  await endpoint?.close();
-});
-
-beforeEach(() => {
-  endpoint.reset(topology);
-  endpoint.setFaults([]);
-});
+useLocalAws({}, (aws) => ({ topology, endpoint, ec2 } = aws));
 
 describe('FaultInjector', () => {
   it('fires a rule with probability `rate`, at most `count` times, and only for its service and action', () => {
@@ -139,7 +110,7 @@ describe('injected errors', () => {
   });
 
   it('Route 53 Throttling and PriorRequestNotComplete are 400 with Type Sender; a custom status and message are honoured', async () => {
-    const route53 = new Route53Client({ ...common, endpoint: endpoint.url, maxAttempts: 1 });
+    const route53 = route53Client(endpoint.url);
     try {
       endpoint.setFaults([
         { service: 'route53', action: 'ListHostedZones', code: 'Throttling', count: 1 },
@@ -162,7 +133,7 @@ describe('injected errors', () => {
   });
 
   it('SNS Throttled maps to the modelled ThrottledException (429, the status in the SNS model)', async () => {
-    const sns = new SNSClient({ ...common, endpoint: endpoint.url, maxAttempts: 1 });
+    const sns = snsClient(endpoint.url);
     try {
       endpoint.setFaults([{ service: 'sns', action: 'Publish', code: 'Throttled', count: 1 }]);
 
@@ -199,7 +170,7 @@ describe('injected errors', () => {
 
 describe('SDK retries against injected throttling', () => {
   it('RequestLimitExceeded twice, maxAttempts 3: the SDK retries and succeeds on the third attempt', async () => {
-    const retrying = new EC2Client({ ...common, endpoint: endpoint.url, maxAttempts: 3 });
+    const retrying = ec2Client(endpoint.url, { maxAttempts: 3 });
     try {
       endpoint.setFaults([{ service: 'ec2', action: 'ReplaceRoute', code: 'RequestLimitExceeded', count: 2 }]);
       const before = endpoint.calls().length;
@@ -219,7 +190,7 @@ describe('SDK retries against injected throttling', () => {
   });
 
   it('when the faults outlast maxAttempts the SDK gives up with the injected error', async () => {
-    const retrying = new EC2Client({ ...common, endpoint: endpoint.url, maxAttempts: 2 });
+    const retrying = ec2Client(endpoint.url, { maxAttempts: 2 });
     try {
       endpoint.setFaults([{ service: 'ec2', action: 'ReplaceRoute', code: 'RequestLimitExceeded', count: 5 }]);
 
@@ -250,7 +221,7 @@ describe('latency and hangs', () => {
 
   it('a hang never answers: the client request timeout fires, and the endpoint still serves other calls', async () => {
     // With this SDK, requestTimeout alone only logs a warning; throwOnRequestTimeout makes it fail the call.
-    const impatient = new EC2Client({ ...common, endpoint: endpoint.url, maxAttempts: 1, requestHandler: { requestTimeout: 300, throwOnRequestTimeout: true } });
+    const impatient = ec2Client(endpoint.url, { requestHandler: { requestTimeout: 300, throwOnRequestTimeout: true } });
     try {
       endpoint.setFaults([{ service: 'ec2', action: 'DescribeInstances', hang: true, count: 1 }]);
 
@@ -272,7 +243,7 @@ describe('latency and hangs', () => {
 
   it('close() returns even while a call hangs', async () => {
     const separate = await startAwsEndpoint({ port: 0, topology });
-    const client = new EC2Client({ ...common, endpoint: separate.url, maxAttempts: 1, requestHandler: { requestTimeout: 10_000 } });
+    const client = ec2Client(separate.url, { requestHandler: { requestTimeout: 10_000 } });
     separate.setFaults([{ service: 'ec2', hang: true }]);
     const pending = failure(client.send(new DescribeInstancesCommand({})));
     // Wait (by polling, not sleeping) until the endpoint has the call, so close() really meets a hung socket.

@@ -29,33 +29,11 @@ import {
 import { createPublicKey, verify, X509Certificate } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
-import { type AwsEndpoint, loadTopologyFile, snsStringToSign, startAwsEndpoint, type Topology } from '../../local/aws-endpoint/index';
+import { type AwsEndpoint, snsStringToSign } from '../../local/aws-endpoint/index';
+import { failure, TOPIC, useLocalAws, ZONE } from '../support/aws-endpoint';
+import { eventually } from '../support/wait';
 
-const EXAMPLE = resolve(__dirname, '../../local/topology.example.json');
-const ZONE = 'Z0123456789ABCDEFGHIJ';
 const WRITER = 'writer.db.example.internal.';
-const TOPIC = 'arn:aws:sns:us-east-1:000000000000:vipswitch-pages';
-const credentials = { accessKeyId: 'AKIAFAKE', secretAccessKey: 'fake' };
-
-async function failure(promise: Promise<unknown>): Promise<Error & { name: string; $metadata: { httpStatusCode?: number } }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error & { name: string; $metadata: { httpStatusCode?: number } };
-  }
-  throw new Error('expected the call to fail, it succeeded');
-}
-
-async function eventually<T>(what: string, ms: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function upsert(name: string, value: string, action: 'CREATE' | 'UPSERT' | 'DELETE' = 'UPSERT', ttl = 30) {
   return new ChangeResourceRecordSetsCommand({
@@ -64,28 +42,11 @@ function upsert(name: string, value: string, action: 'CREATE' | 'UPSERT' | 'DELE
   });
 }
 
-let topology: Topology;
 let endpoint: AwsEndpoint;
 let route53: Route53Client;
 let sns: SNSClient;
 
-beforeAll(async () => {
-  topology = await loadTopologyFile(EXAMPLE);
-  endpoint = await startAwsEndpoint({ port: 0, topology, route53InsyncAfterMs: 300, snsDelivery: { backoffMs: 20 } });
-  route53 = new Route53Client({ region: 'us-east-1', endpoint: endpoint.url, credentials, maxAttempts: 1 });
-  sns = new SNSClient({ region: 'us-east-1', endpoint: endpoint.url, credentials, maxAttempts: 1 });
-});
-
-afterAll(async () => {
-  route53?.destroy();
-  sns?.destroy();
-  await endpoint?.close();
-});
-
-beforeEach(() => {
-  endpoint.reset(topology);
-  endpoint.setFaults([]);
-});
+useLocalAws({ route53InsyncAfterMs: 300, snsDelivery: { backoffMs: 20 } }, (aws) => ({ endpoint, route53, sns } = aws));
 
 describe('Route 53 hosted zones', () => {
   it('ListHostedZones and GetHostedZone describe the seeded private zone (with its VPC)', async () => {

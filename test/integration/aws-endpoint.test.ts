@@ -19,10 +19,10 @@ import {
   StopInstancesCommand,
   UnassignPrivateIpAddressesCommand,
 } from '@aws-sdk/client-ec2';
-import { resolve } from 'node:path';
-import { type AwsEndpoint, type CallRecord, loadTopologyFile, startAwsEndpoint, type StateView, type Topology } from '../../local/aws-endpoint/index';
+import { type AwsEndpoint, type CallRecord, startAwsEndpoint, type StateView, type Topology } from '../../local/aws-endpoint/index';
+import { ec2Client, failure, useLocalAws, VIP } from '../support/aws-endpoint';
+import { eventually } from '../support/wait';
 
-const EXAMPLE = resolve(__dirname, '../../local/topology.example.json');
 const RTB_MAIN = 'rtb-0a1b2c3d4e5f60001';
 const RTB_SUBNET = 'rtb-0a1b2c3d4e5f60002';
 const VPC = 'vpc-0a1b2c3d4e5f60000';
@@ -30,32 +30,6 @@ const ENI = ['eni-0a1b2c3d4e5f60001', 'eni-0a1b2c3d4e5f60002', 'eni-0a1b2c3d4e5f
 const INSTANCE = ['i-0a1b2c3d4e5f60001', 'i-0a1b2c3d4e5f60002', 'i-0a1b2c3d4e5f60003'] as const;
 const EIP_ALLOC = 'eipalloc-0a1b2c3d4e5f60001';
 const EIP = '198.51.100.10';
-const VIP = '10.0.255.10/32';
-
-/** The error an SDK call rejected with (fails the test if it resolved). */
-async function failure(promise: Promise<unknown>): Promise<Error & { name: string; $metadata: { httpStatusCode?: number; requestId?: string } }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error & { name: string; $metadata: { httpStatusCode?: number } };
-  }
-  throw new Error('expected the call to fail, it succeeded');
-}
-
-/** Poll `check` until it returns a value other than `undefined`, or fail after `ms`. */
-async function eventually<T>(what: string, ms: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function ec2Client(url: string): EC2Client {
-  return new EC2Client({ region: 'us-east-1', endpoint: url, credentials: { accessKeyId: 'AKIAFAKE', secretAccessKey: 'fake' }, maxAttempts: 1 });
-}
 
 function vipTarget(state: StateView, routeTableId: string): string | undefined {
   return state.routeTables.find((t) => t.routeTableId === routeTableId)?.routes.find((r) => r.destinationCidrBlock === VIP)?.networkInterfaceId;
@@ -65,21 +39,7 @@ let topology: Topology;
 let endpoint: AwsEndpoint;
 let ec2: EC2Client;
 
-beforeAll(async () => {
-  topology = await loadTopologyFile(EXAMPLE);
-  endpoint = await startAwsEndpoint({ port: 0, topology });
-  ec2 = ec2Client(endpoint.url);
-});
-
-afterAll(async () => {
-  ec2?.destroy();
-  await endpoint?.close();
-});
-
-beforeEach(() => {
-  endpoint.reset(topology);
-  endpoint.setFaults([]);
-});
+useLocalAws({}, (aws) => ({ topology, endpoint, ec2 } = aws));
 
 describe('startAwsEndpoint', () => {
   it('listens on an ephemeral 127.0.0.1 port and names it in its url', () => {

@@ -3,21 +3,34 @@
  * process against a node:http receiver on 127.0.0.1 that checks the wire contract's headers and HMAC.
  * Fixtures are the live captures in ../shared/peers/. No fixed sleeps: every wait polls a condition with a deadline.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { VipEvent } from '../../shared/domain/event';
-import { HEADER, verifySignature } from '../../shared/protocol/signature';
+import { HEADER } from '../../shared/protocol/signature';
+import {
+  BUNDLE,
+  deadEndpoint,
+  EventsReceiver,
+  type HookRun,
+  type HookSetup,
+  KEY,
+  killAfterTest,
+  onBody,
+  pending,
+  PRIMARY_FACTS,
+  ROOT,
+  runHook,
+  signatureOk,
+  startForTest,
+  startHook,
+  useHookBundle,
+  writeConfig,
+  writeHookSetup,
+} from '../support/hook-bundle';
 
-const ROOT = join(__dirname, '..', '..');
-const BUNDLE = join(ROOT, 'hooks', 'dist', 'vipswitch-hook.cjs');
 const PEERS = join(ROOT, '..', 'shared', 'peers');
-const PSQL = '/usr/lib/postgresql/15/bin/psql';
-const KEY = 'node2-shared-secret-for-tests';
-const PRIMARY_FACTS = { inRecovery: false, timeline: 2, lsn: '0/3000060', systemIdentifier: '7710811430681400266' };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Receiver: records every request with its verdict on the wire contract; answers by a programmable plan.
@@ -32,7 +45,7 @@ interface Received {
 }
 type Reply = { status: number; body: Record<string, unknown> } | 'hang';
 
-class Receiver {
+class Receiver extends EventsReceiver {
   readonly received: Received[] = [];
   /** Answer for the next requests, in order; when empty, `fallback`. */
   plan: Reply[] = [];
@@ -41,49 +54,25 @@ class Receiver {
   latencyMs = 0;
   inFlight = 0;
   maxInFlight = 0;
-  private server: Server | null = null;
   private readonly hanging: ServerResponse[] = [];
 
-  async start(port = 0): Promise<number> {
-    const server = createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    return (server.address() as AddressInfo).port;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/v1/events`;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    if (!server) return;
+  override async stop(): Promise<void> {
     for (const res of this.hanging.splice(0)) res.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await super.stop();
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
+  protected handle(req: IncomingMessage, res: ServerResponse): void {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     res.on('close', () => this.inFlight--);
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const rawBody = Buffer.concat(chunks).toString('utf8');
-      const timestamp = String(req.headers[HEADER.timestamp] ?? '');
-      const skew = Math.abs(Date.now() / 1000 - Number(timestamp));
+    onBody(req, (rawBody) => {
       this.received.push({
         event: JSON.parse(rawBody) as VipEvent,
         rawBody,
         nodeHeader: req.headers[HEADER.node] as string | undefined,
         contentType: req.headers['content-type'],
-        timestamp,
-        signatureOk: skew < 30 && verifySignature(KEY, timestamp, rawBody, String(req.headers[HEADER.signature] ?? '')),
+        timestamp: String(req.headers[HEADER.timestamp] ?? ''),
+        signatureOk: signatureOk(req, rawBody),
       });
       const reply = this.plan.shift() ?? this.fallback;
       if (reply === 'hang') {
@@ -100,50 +89,6 @@ class Receiver {
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-const children = new Set<ChildProcess>();
-const extraPids = new Set<number>();
-const dirs: string[] = [];
-const receivers: Receiver[] = [];
-
-/**
- * Environment of the hook: PATH and HOME only, nothing of ours (no VIPSWITCH_* leaks in from the test runner).
- * HOOK_TEST_PATH replaces PATH for the hook alone: its shebang then finds another node, e.g. Node 18 (Debian 12).
- */
-function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: process.env.HOOK_TEST_PATH || process.env.PATH || '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8', ...extra };
-}
-
-/** Start the bundle itself (its shebang and mode are part of what is tested), in its own process group. */
-function startHook(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<Run> } {
-  const started = performance.now();
-  const child = spawn(BUNDLE, args, { env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const done = new Promise<Run>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal, stdout, stderr, ms: performance.now() - started });
-    });
-  });
-  return { child, done };
-}
-
-function runHook(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return startHook(args, env).done;
-}
-
 async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!condition()) {
@@ -153,66 +98,17 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_00
   }
 }
 
-interface Setup {
-  dir: string;
-  spoolDir: string;
-  config: string;
-}
-
-/** A temp dir with a key file and a hook config (the probe points at a socket dir that does not exist). */
-function setup(endpoint: string, overrides: Record<string, unknown> = {}): Setup {
-  const dir = mkdtempSync(join(tmpdir(), 'vipswitch-hook-'));
-  dirs.push(dir);
-  const keyFile = join(dir, 'node2.key');
-  writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
-  const spoolDir = join(dir, 'spool');
-  const config = join(dir, 'hook.json');
-  writeConfig(config, {
-    endpoint,
-    cluster: 'pg-main',
-    node: 'node2',
-    keyFile,
-    spoolDir,
-    timeoutMs: 2000,
-    promoteWaitMs: 500,
-    probeTimeoutMs: 800,
-    logFile: join(dir, 'hook.log'),
-    pg: { host: join(dir, 'no-such-socket-dir'), port: 5432, user: 'postgres', dbname: 'postgres', psql: PSQL },
-    ...overrides,
-  });
-  return { dir, spoolDir, config };
-}
-
-function writeConfig(path: string, config: Record<string, unknown>): void {
-  writeFileSync(path, JSON.stringify(config, null, 2));
-}
-
-function pending(spoolDir: string): string[] {
-  if (!existsSync(spoolDir)) return [];
-  return readdirSync(spoolDir, { withFileTypes: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.json') && !entry.name.startsWith('.'))
-    .map((entry) => entry.name)
-    .sort();
+/** A temp dir with a key file and a hook config logging to hook.log there (see {@link writeHookSetup}). */
+function setup(endpoint: string, overrides: Record<string, unknown> = {}): HookSetup {
+  return writeHookSetup('vipswitch-hook-', endpoint, (dir) => ({ logFile: join(dir, 'hook.log'), ...overrides }));
 }
 
 function readRecord(spoolDir: string, name: string): { state: string; pid: number; event: VipEvent } {
   return JSON.parse(readFileSync(join(spoolDir, name), 'utf8'));
 }
 
-async function startReceiver(port = 0): Promise<Receiver> {
-  const receiver = new Receiver();
-  receivers.push(receiver);
-  await receiver.start(port);
-  return receiver;
-}
-
-/** A port nothing listens on (bound then released). */
-async function deadEndpoint(): Promise<string> {
-  const probe = new Receiver();
-  await probe.start();
-  const url = probe.url;
-  await probe.stop();
-  return url;
+function startReceiver(port = 0): Promise<Receiver> {
+  return startForTest(new Receiver(), port);
 }
 
 function repmgrArgs(event: string, details = '', extra: string[] = []): string[] {
@@ -242,32 +138,7 @@ function isAlive(pid: number): boolean {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-hook.mjs')], { cwd: ROOT, stdio: 'pipe' });
-}, 60_000);
-
-afterEach(async () => {
-  for (const child of children) {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  for (const pid of extraPids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  extraPids.clear();
-  for (const receiver of receivers.splice(0)) await receiver.stop();
-});
-
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+useHookBundle();
 
 describe('vipswitch-hook bundle', () => {
   it('is one executable file that needs only node: built-ins', async () => {
@@ -311,7 +182,7 @@ describe('vipswitch-hook repmgr', () => {
     expect(calls.length).toBeGreaterThanOrEqual(20);
 
     // Act
-    const runs: Run[] = [];
+    const runs: HookRun[] = [];
     for (const argv of calls) runs.push(await runHook(['--config', config, 'repmgr', ...argv]));
 
     // Assert
@@ -350,7 +221,7 @@ describe('vipswitch-hook repmgr', () => {
     const types = ['standby_promote', 'repmgrd_failover_promote', 'repmgrd_reload'];
 
     // Act: three calls while nothing listens
-    const runs: Run[] = [];
+    const runs: HookRun[] = [];
     for (const type of types) runs.push(await runHook(['--config', config, 'repmgr', ...repmgrArgs(type).slice(1)]));
     const spooled = pending(spoolDir).map((name) => readRecord(spoolDir, name));
     const flushDown = await runHook(['--config', config, 'flush'], { VIPSWITCH_TIMEOUT_MS: '600' });
@@ -577,7 +448,7 @@ describe('vipswitch-hook patroni', () => {
 
       const hook = startHook(['--config', config, 'patroni', 'on_role_change', 'replica', 'peers-demo'], { FAKE_PSQL_DIR: state });
       await waitFor('the probe to start', () => existsSync(join(state, 'pid')) && readFileSync(join(state, 'pid'), 'utf8').trim() !== '');
-      extraPids.add(Number(readFileSync(join(state, 'pid'), 'utf8')));
+      killAfterTest(Number(readFileSync(join(state, 'pid'), 'utf8')));
       process.kill(-hook.child.pid!, 'SIGKILL'); // like Patroni: the hook and its children
       const killed = await hook.done;
       const names = pending(spoolDir);
