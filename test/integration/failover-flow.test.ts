@@ -168,23 +168,45 @@ describe('hook → API → DynamoDB Local → local EC2 endpoint', () => {
     });
   });
 
-  it('two conflicting claims sent concurrently end with the route on the newer timeline', async () => {
+  it('two conflicting claims sent concurrently end with the route on the newer timeline (5 rounds)', async () => {
     const { node2, node3 } = cluster.nodes;
     // Widen the race window: every EC2 call takes a while, so both claims are in flight together.
-    stack.aws.setFaults([{ service: 'ec2', latencyMs: 60 }]);
+    stack.aws.setFaults([{ service: 'ec2', latencyMs: 40 }]);
+    let timeline = 1;
+    for (let round = 0; round < 5; round++) {
+      // Alternate which node holds the newer timeline, so neither order of arrival is favoured.
+      const [older, newer] = round % 2 === 0 ? [node2!, node3!] : [node3!, node2!];
+      const t = timeline + 1;
+      timeline += 2;
 
-    const results = await Promise.all([
-      post(stack, cluster, node2!, JSON.stringify(makeEvent(cluster, node2!, 'standby_promote', primaryFacts(5)))),
-      post(stack, cluster, node3!, JSON.stringify(makeEvent(cluster, node3!, 'standby_promote', primaryFacts(6)))),
+      const [a, b] = await Promise.all([
+        post(stack, cluster, older, JSON.stringify(makeEvent(cluster, older, 'standby_promote', primaryFacts(t)))),
+        post(stack, cluster, newer, JSON.stringify(makeEvent(cluster, newer, 'standby_promote', primaryFacts(t + 1)))),
+      ]);
+
+      expect(['accepted', 'stale_claim']).toContain(a.body.code);
+      expect(b.body.code).toBe('accepted');
+      expect(routeTargets(stack, cluster)).toEqual([newer.eni, newer.eni]);
+      const s = await status(stack, cluster);
+      expect(s.state).toMatchObject({ primary: newer.name, timeline: t + 1 });
+      expect(s.state.appliedEpoch).toBe(s.state.epoch);
+    }
+  });
+
+  it('two nodes claiming the same timeline concurrently: exactly one wins, the other is a stale claim', async () => {
+    const { node2, node3 } = cluster.nodes;
+    stack.aws.setFaults([{ service: 'ec2', latencyMs: 40 }]);
+
+    const answers = await Promise.all([
+      post(stack, cluster, node2!, JSON.stringify(makeEvent(cluster, node2!, 'standby_promote', primaryFacts(2)))),
+      post(stack, cluster, node3!, JSON.stringify(makeEvent(cluster, node3!, 'standby_promote', primaryFacts(2)))),
     ]);
 
-    const codes = results.map((r) => r.body.code).sort();
-    expect(codes.every((c) => c === 'accepted' || c === 'stale_claim')).toBe(true);
-    expect(results[1]!.body.code).toBe('accepted');
-    expect(routeTargets(stack, cluster)).toEqual([node3!.eni, node3!.eni]);
-    const s = await status(stack, cluster);
-    expect(s.state).toMatchObject({ primary: 'node3', timeline: 6 });
-    expect(s.state.appliedEpoch).toBe(s.state.epoch);
+    const codes = answers.map((a) => a.body.code).sort();
+    expect(codes).toEqual(['accepted', 'stale_claim']);
+    const winner = answers[0]!.body.code === 'accepted' ? node2! : node3!;
+    expect(routeTargets(stack, cluster)).toEqual([winner.eni, winner.eni]);
+    expect((await status(stack, cluster)).state).toMatchObject({ primary: winner.name, timeline: 2 });
   });
 
   it('with the API down the event is spooled, and the next call delivers both in order', async () => {

@@ -3,8 +3,7 @@
  * process against a node:http receiver on 127.0.0.1 that checks the wire contract's headers and HMAC.
  * Fixtures are the live captures in ../shared/peers/. No fixed sleeps: every wait polls a condition with a deadline.
  */
-import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { VipEvent } from '../../shared/domain/event';

@@ -5,21 +5,15 @@
  * that logs its argv as JSON lines and keeps the interface's addresses in a state file), and, as root, at a wrapper
  * around the real `ip` inside a fresh network namespace. No fixed sleeps.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { VipEvent } from '../../shared/domain/event';
-import { HEADER, verifySignature } from '../../shared/protocol/signature';
+import { deadEndpoint, EventsReceiver, type HookSetup, onBody, pending, PRIMARY_FACTS, runHook, signatureOk, startForTest, useHookBundle, writeHookSetup } from '../support/hook-bundle';
 
-const ROOT = join(__dirname, '..', '..');
-const BUNDLE = join(ROOT, 'hooks', 'dist', 'vipswitch-hook.cjs');
-const KEY = 'node2-shared-secret-for-tests';
 const ADDRESS = '10.0.1.100/24';
-const PRIMARY_FACTS = { inRecovery: false, timeline: 2, lsn: '0/3000060', systemIdentifier: '7710811430681400266' };
 const STANDBY_FACTS = { inRecovery: true, timeline: 2, lsn: '0/3000060', systemIdentifier: '7710811430681400266' };
 
 const ACCEPTED = { code: 'accepted', decision: 'accepted', message: 'node2 on timeline 2 supersedes node1', primary: 'node2', epoch: 5, timeline: 2, actions: [], converged: true };
@@ -31,42 +25,16 @@ const IGNORED = { code: 'ignored', decision: 'ignored', message: 'nothing to mov
 
 type Reply = { status: number; body: Record<string, unknown> };
 
-class Receiver {
+class Receiver extends EventsReceiver {
   readonly received: { event: VipEvent; signatureOk: boolean }[] = [];
   answer: (event: VipEvent) => Reply = () => ({ status: 200, body: IGNORED });
-  private server: Server | null = null;
 
-  async start(): Promise<void> {
-    const server = createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/v1/events`;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const rawBody = Buffer.concat(chunks).toString('utf8');
-      const timestamp = String(req.headers[HEADER.timestamp] ?? '');
+  protected handle(req: IncomingMessage, res: ServerResponse): void {
+    onBody(req, (rawBody) => {
       const event = JSON.parse(rawBody) as VipEvent;
-      const signatureOk = Math.abs(Date.now() / 1000 - Number(timestamp)) < 30 && verifySignature(KEY, timestamp, rawBody, String(req.headers[HEADER.signature] ?? ''));
-      this.received.push({ event, signatureOk });
-      const reply = signatureOk ? this.answer(event) : { status: 401, body: { code: 'bad_signature', message: 'no' } };
+      const ok = signatureOk(req, rawBody);
+      this.received.push({ event, signatureOk: ok });
+      const reply = ok ? this.answer(event) : { status: 401, body: { code: 'bad_signature', message: 'no' } };
       res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
     });
   }
@@ -147,75 +115,17 @@ const DEL = ['addr', 'del', ADDRESS, 'dev', 'eth0'];
 // ---------------------------------------------------------------------------------------------------------------
 // Running the bundle
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-const children = new Set<ChildProcess>();
-const dirs: string[] = [];
-const receivers: Receiver[] = [];
-
-function runHook(args: string[]): Promise<Run> {
-  const started = performance.now();
-  const env = { PATH: process.env.HOOK_TEST_PATH || process.env.PATH || '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8' };
-  const child = spawn(BUNDLE, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise<Run>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      children.delete(child);
-      resolve({ code, stdout, stderr, ms: performance.now() - started });
-    });
-  });
-}
-
-async function startReceiver(): Promise<Receiver> {
-  const receiver = new Receiver();
-  receivers.push(receiver);
-  await receiver.start();
-  return receiver;
-}
-
-interface Setup {
-  dir: string;
-  config: string;
-  spoolDir: string;
+function startReceiver(): Promise<Receiver> {
+  return startForTest(new Receiver());
 }
 
 /** A temp dir with a key file and a hook config; `localAddress` as given (left out when undefined). */
-function setup(endpoint: string, localAddress: Record<string, unknown> | undefined, overrides: Record<string, unknown> = {}): Setup {
-  const dir = mkdtempSync(join(tmpdir(), 'vipswitch-local-address-'));
-  dirs.push(dir);
-  const keyFile = join(dir, 'node2.key');
-  writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
-  const spoolDir = join(dir, 'spool');
-  const config = join(dir, 'hook.json');
-  const body: Record<string, unknown> = {
-    endpoint,
-    cluster: 'pg-main',
-    node: 'node2',
-    keyFile,
-    spoolDir,
-    timeoutMs: 2000,
-    promoteWaitMs: 500,
-    probeTimeoutMs: 800,
-    pg: { host: join(dir, 'no-such-socket-dir'), port: 5432, user: 'postgres', dbname: 'postgres', psql: '/usr/lib/postgresql/15/bin/psql' },
-    ...overrides,
-  };
-  if (localAddress !== undefined) body.localAddress = localAddress;
-  writeFileSync(config, JSON.stringify(body, null, 2));
-  return { dir, config, spoolDir };
+function setup(endpoint: string, localAddress: Record<string, unknown> | undefined, overrides: Record<string, unknown> = {}): HookSetup {
+  return writeHookSetup('vipswitch-local-address-', endpoint, () => (localAddress === undefined ? overrides : { ...overrides, localAddress }));
 }
 
 /** {@link setup} with localAddress enabled and pointing at a fresh fake ip. */
-function setupWithIp(endpoint: string, behaviour: FakeBehaviour, overrides: Record<string, unknown> = {}): Setup & { ip: FakeIp } {
+function setupWithIp(endpoint: string, behaviour: FakeBehaviour, overrides: Record<string, unknown> = {}): HookSetup & { ip: FakeIp } {
   const base = setup(endpoint, undefined, overrides);
   const ip = fakeIp(base.dir, behaviour);
   writeFileSync(base.config, JSON.stringify({ ...JSON.parse(readFileSync(base.config, 'utf8')), localAddress: enabled(ip.path) }));
@@ -239,40 +149,9 @@ function localLines(stderr: string): string[] {
   return stderr.split('\n').filter((line) => line.includes(' localAddress='));
 }
 
-function pending(spoolDir: string): string[] {
-  if (!existsSync(spoolDir)) return [];
-  return readdirSync(spoolDir).filter((name) => name.endsWith('.json') && !name.startsWith('.'));
-}
-
-/** A URL nothing listens on (bound then released). */
-async function deadEndpoint(): Promise<string> {
-  const probe = new Receiver();
-  await probe.start();
-  const url = probe.url;
-  await probe.stop();
-  return url;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-hook.mjs')], { cwd: ROOT, stdio: 'pipe' });
-}, 60_000);
-
-afterEach(async () => {
-  for (const child of children) {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  for (const receiver of receivers.splice(0)) await receiver.stop();
-});
-
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+useHookBundle();
 
 describe('localAddress: --help', () => {
   it('documents the section and when the address is added and removed', async () => {
