@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { VipEvent } from '../../shared/domain/event';
@@ -113,7 +113,7 @@ const ADD = ['addr', 'add', ADDRESS, 'dev', 'eth0'];
 const DEL = ['addr', 'del', ADDRESS, 'dev', 'eth0'];
 
 // ---------------------------------------------------------------------------------------------------------------
-// Running the bundle
+// Receivers and hook configs
 
 function startReceiver(): Promise<Receiver> {
   return startForTest(new Receiver());
