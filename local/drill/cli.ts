@@ -1,7 +1,9 @@
 /**
- * `vipswitch drill`: builds a real repmgr or Patroni cluster on 127.0.0.1, runs one scenario
- * while printing a live timeline (harness steps and, with the recording hook, every hook call),
- * then tears the cluster down. See local/drill/README.md.
+ * `vipswitch drill`: by default the vipswitch drill (local/drill/vipswitch-drill.ts): the local stack, a real
+ * repmgr or Patroni cluster wired to the real hook, scenarios measured from the action to the endpoint verified,
+ * a final table; exits 1 when the endpoint was wrong at the end of a scenario.
+ * With --recording-hook (or --hook-command): the harness alone, one scenario, hook calls recorded or sent to a
+ * custom hook, no stack. See local/drill/README.md.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -16,9 +18,31 @@ const SCENARIOS = {
   patroni: ['failover', 'switchover', 'crash-postgres'],
 } as const;
 
-const USAGE = `vipswitch drill --tool repmgr|patroni [options]
+const USAGE = `vipswitch drill --tool repmgr|patroni [--scenario NAME ...] [options]
 
-  --scenario NAME      repmgr:  failover (default: kill -9 the primary, wait for repmgrd, rejoin the old primary)
+The vipswitch drill (default): starts the local stack (DynamoDB Local, local AWS endpoint, API), registers a
+cluster with all four endpoint mechanisms, builds a real cluster whose repmgr / Patroni call the real
+vipswitch-hook, runs the scenarios in order and prints each one's timeline and a final table (seconds from the
+action: detection, promote hook, accepted, endpoint moved, verified). Exit 1 when the endpoint was wrong at the
+end of a scenario (or a scenario failed).
+
+  --scenario NAME      repeatable; default all, in this order:
+                       repmgr:  failover     kill -9 the primary's postmaster; repmgrd promotes; endpoint follows
+                                split-brain  start the killed old primary again as a primary (no rejoin): its claim
+                                             is answered 409 stale_claim and paged; the endpoint stays
+                                rejoin       repmgr node rejoin --force-rewind of the old primary; endpoint stays
+                                switchover   repmgr standby switchover back to the old primary; endpoint follows
+                       patroni: switchover   patronictl switchover to the next member; endpoint follows
+                                failover     kill -9 the leader's postmaster and Patroni; endpoint follows
+                                rejoin       start the old leader's Patroni again (replica); endpoint stays
+  --observe SECONDS    split-brain: how long the endpoint is watched to stay (default 5)
+  --logs DIR           copy every log of the cluster to DIR before the teardown
+  --json               print the result as JSON at the end
+
+Harness only (no stack, no vipswitch): --recording-hook, or --hook-command
+
+  --recording-hook     the built-in recording hook, whose calls are printed live
+  --scenario NAME      one of: repmgr:  failover (default: kill -9 the primary, wait for repmgrd, rejoin the old primary)
                                 switchover (repmgr standby switchover to node2)
                                 split-brain (kill -9 the primary, after the failover start it again as a primary,
                                              hold, then rejoin it)
@@ -73,8 +97,10 @@ export async function runDrillCli(args: string[]): Promise<number> {
       args,
       options: {
         tool: { type: 'string' },
-        scenario: { type: 'string', default: 'failover' },
-        nodes: { type: 'string', default: '3' },
+        scenario: { type: 'string', multiple: true },
+        'recording-hook': { type: 'boolean', default: false },
+        observe: { type: 'string', default: '5' },
+        nodes: { type: 'string' },
         'hook-command': { type: 'string' },
         'hook-config': { type: 'string' },
         'hook-file': { type: 'string', multiple: true },
@@ -97,12 +123,23 @@ export async function runDrillCli(args: string[]): Promise<number> {
     console.error(`vipswitch drill: --tool repmgr|patroni is required\n\n${USAGE}`);
     return 2;
   }
-  const scenario = values.scenario ?? 'failover';
+  if (!values['recording-hook'] && values['hook-command'] === undefined) {
+    if (values.nodes !== undefined || values['hook-config'] !== undefined || values['hook-file'] !== undefined) {
+      console.error('vipswitch drill: --nodes, --hook-config and --hook-file belong to the harness-only mode (--recording-hook / --hook-command)');
+      return 2;
+    }
+    return runVipswitchDrillCli(tool, values);
+  }
+  if ((values.scenario?.length ?? 0) > 1) {
+    console.error('vipswitch drill: the harness-only mode runs one --scenario');
+    return 2;
+  }
+  const scenario = values.scenario?.[0] ?? 'failover';
   if (!(SCENARIOS[tool] as readonly string[]).includes(scenario)) {
     console.error(`vipswitch drill: unknown scenario ${scenario} for ${tool} (${SCENARIOS[tool].join(', ')})`);
     return 2;
   }
-  const nodes = Number(values.nodes);
+  const nodes = Number(values.nodes ?? '3');
   const hold = Number(values.hold);
   if (!Number.isInteger(nodes) || nodes < 2 || !(hold >= 0)) {
     console.error('vipswitch drill: --nodes must be an integer >= 2 and --hold a number >= 0');
@@ -205,4 +242,37 @@ export async function runDrillCli(args: string[]): Promise<number> {
     out(JSON.stringify({ tool, scenario, ok, timings: cluster?.timings ?? [], hookCalls: allCalls }, null, 2));
   }
   return ok ? 0 : 1;
+}
+
+/** The default mode: runVipswitchDrill with a live timeline on stdout and the final table. */
+async function runVipswitchDrillCli(tool: 'repmgr' | 'patroni', values: { scenario?: string[]; observe?: string; logs?: string; json?: boolean }): Promise<number> {
+  const { DRILL_SCENARIOS, checkScenarioOrder, formatDrillTable, runVipswitchDrill } = await import('./vipswitch-drill');
+  const scenarios = values.scenario ?? [...DRILL_SCENARIOS[tool]];
+  const problem = checkScenarioOrder(tool, scenarios);
+  const observe = Number(values.observe ?? '5');
+  if (problem || !(observe >= 0)) {
+    console.error(`vipswitch drill: ${problem ?? '--observe must be a number of seconds >= 0'}`);
+    return 2;
+  }
+  const out = (m: string) => process.stdout.write(m + '\n');
+  const abort = new AbortController();
+  const onSignal = () => {
+    if (abort.signal.aborted) process.exit(130); // second Ctrl-C: leave now (the harness' exit hook kills the cluster)
+    out('interrupted: stopping at the next step and tearing everything down (Ctrl-C again to leave at once)');
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const result = await runVipswitchDrill({ tool, scenarios, log: out, observeMs: observe * 1000, signal: abort.signal, ...(values.logs ? { logsDir: values.logs } : {}) });
+    out('');
+    out(formatDrillTable(result));
+    if (result.error) out(`drill FAILED: ${result.error}`);
+    if (values.json) out(JSON.stringify(result, null, 2));
+    out(result.ok ? 'drill ok: the endpoint followed the primary in every scenario' : 'drill FAILED: see above');
+    return abort.signal.aborted ? 130 : result.ok ? 0 : 1;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
 }

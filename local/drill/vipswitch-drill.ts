@@ -175,6 +175,8 @@ interface ApiJournalEntry {
 }
 
 class Aborted extends Error {}
+/** Thrown from a pollUntil() probe to stop polling at once. */
+class Fatal extends Error {}
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new Aborted('drill interrupted');
@@ -190,6 +192,7 @@ async function pollUntil<T>(what: string, deadlineMs: number, fn: () => Promise<
       const v = await fn();
       if (v !== undefined && v !== null && v !== false) return v;
     } catch (e) {
+      if (e instanceof Fatal || e instanceof Aborted) throw e;
       last = `: ${errMsg(e)}`;
     }
     if (Date.now() >= end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}${last}`);
@@ -429,7 +432,7 @@ const DETECTION = /disconnect|failure|unreachable|lost/;
 async function measureMove(
   ctx: Ctx,
   rec: ScenarioRecorder,
-  opts: { from: string; detail: string; action: () => Promise<unknown>; newPrimary: () => Promise<string>; settle: () => Promise<unknown> },
+  opts: { from: string; detail: string; action: () => Promise<unknown>; newPrimary: () => Promise<string>; settle: () => Promise<unknown>; detect: boolean },
 ): Promise<string> {
   const t0 = rec.action(opts.detail);
   const actionDone = opts.action();
@@ -439,23 +442,18 @@ async function measureMove(
     `the endpoint to leave ${opts.from}`,
     90_000,
     () => {
-      if (actionError) throw Object.assign(new Error(`action failed: ${errMsg(actionError)}`), { fatal: true });
+      if (actionError) throw new Fatal(`action failed: ${errMsg(actionError)}`);
       ctx.obs.sample();
       return ctx.obs.changes.find((c) => c.at >= t0 && c.target !== null && c.target !== opts.from);
     },
     ctx.signal,
-  ).catch((e) => {
-    throw actionError ? new Error(`action failed: ${errMsg(actionError)}`) : e;
-  });
+  );
   const newPrimary = await opts.newPrimary();
   if (moved.target !== newPrimary) throw new Error(`the endpoint moved to ${moved.target}, but the new primary is ${newPrimary}`);
   const claim = await acceptedClaim(ctx, newPrimary, t0);
   const event = await storedEvent(ctx, claim.eventId);
   const hook = hookTime(event, claim.at);
-  const detection = journalSince(ctx, t0)
-    .filter((e) => e.node !== newPrimary || e.outcome !== 'accepted')
-    .filter((e) => DETECTION.test(e.type))
-    .find((e) => e.at <= claim.at);
+  const detection = opts.detect ? journalSince(ctx, t0).find((e) => DETECTION.test(e.type) && e.at <= claim.at) : undefined;
   if (detection) {
     const ev = await storedEvent(ctx, detection.eventId);
     const dt = hookTime(ev, detection.at);
@@ -493,6 +491,7 @@ async function repmgrFailover(ctx: Ctx, rec: ScenarioRecorder): Promise<void> {
     action: () => c.killPostmaster(old, { settle: false }),
     newPrimary: () => c.waitForPrimary(old, 60_000),
     settle: () => c.waitFailoverComplete(old, 60_000),
+    detect: true,
   });
   ctx.down = old;
   ctx.lastFailedOver = old;
@@ -505,6 +504,7 @@ async function repmgrSplitBrain(ctx: Ctx, rec: ScenarioRecorder, result: DrillSc
   await c.waitHealthy(60_000, { ignore: [old] });
   const t0 = rec.action(`start ${old} again as a primary, without rejoin (and its repmgrd)`);
   await c.startWithoutRejoin(old);
+  rec.add('started', Date.now(), old, 'PostgreSQL and repmgrd up');
   const tlOld = await c.timeline(old).catch(() => null);
   ctx.tl.log(`split brain: ${old} (timeline ${tlOld ?? '?'}) and ${p} (timeline ${await c.timeline(p).catch(() => '?')}) both answer pg_is_in_recovery() = false`);
   const stale = await pollUntil(
@@ -604,6 +604,7 @@ async function repmgrSwitchover(ctx: Ctx, rec: ScenarioRecorder): Promise<void> 
       const healthy = await c.waitHealthy(60_000);
       if (healthy !== to) throw new Error(`after the switchover the primary is ${healthy}, not ${to}`);
     },
+    detect: false,
   });
 }
 
@@ -622,6 +623,7 @@ async function patroniSwitchover(ctx: Ctx, rec: ScenarioRecorder): Promise<void>
       const leader = await c.waitHealthy(60_000);
       if (leader !== to) throw new Error(`after the switchover the leader is ${leader}, not ${to}`);
     },
+    detect: false,
   });
 }
 
@@ -639,6 +641,7 @@ async function patroniFailover(ctx: Ctx, rec: ScenarioRecorder): Promise<void> {
         60_000,
         ctx.cluster.names.filter((n) => n !== old),
       ),
+    detect: true,
   });
   ctx.down = old;
   ctx.lastFailedOver = old;

@@ -49,40 +49,53 @@ export async function failure(promise: Promise<unknown>): Promise<SdkError> {
   throw new Error('expected the call to fail, it succeeded');
 }
 
-/** A test file's endpoint over the example topology, with one client per service on it. */
+/** A test file's endpoint over the example topology, with one client per service on it (made on first use). */
 export interface LocalAws {
-  topology: Topology;
-  endpoint: AwsEndpoint;
-  ec2: EC2Client;
-  route53: Route53Client;
-  sns: SNSClient;
+  readonly topology: Topology;
+  readonly endpoint: AwsEndpoint;
+  readonly ec2: EC2Client;
+  readonly route53: Route53Client;
+  readonly sns: SNSClient;
 }
 
 /**
  * Register the test file's hooks: before all, start an endpoint over the example topology on an ephemeral port
- * (with `options`) and its clients, and hand them to `use`; before each test, reset its state to the topology and
- * clear its faults; after all, destroy the clients and close the endpoint.
+ * (with `options`) and hand it to `use`; before each test, reset its state to the topology and clear its faults;
+ * after all, destroy the clients that were made and close the endpoint.
  */
 export function useLocalAws(options: Omit<AwsEndpointOptions, 'port' | 'topology'>, use: (aws: LocalAws) => void): void {
-  let aws: LocalAws | undefined;
+  let started: { topology: Topology; endpoint: AwsEndpoint } | undefined;
+  const clients: { ec2?: EC2Client; route53?: Route53Client; sns?: SNSClient } = {};
 
   beforeAll(async () => {
     const topology = await loadTopologyFile(EXAMPLE_TOPOLOGY);
     const endpoint = await startAwsEndpoint({ port: 0, topology, ...options });
-    aws = { topology, endpoint, ec2: ec2Client(endpoint.url), route53: route53Client(endpoint.url), sns: snsClient(endpoint.url) };
-    use(aws);
+    started = { topology, endpoint };
+    use({
+      topology,
+      endpoint,
+      get ec2() {
+        return (clients.ec2 ??= ec2Client(endpoint.url));
+      },
+      get route53() {
+        return (clients.route53 ??= route53Client(endpoint.url));
+      },
+      get sns() {
+        return (clients.sns ??= snsClient(endpoint.url));
+      },
+    });
   });
 
   afterAll(async () => {
-    aws?.ec2.destroy();
-    aws?.route53.destroy();
-    aws?.sns.destroy();
-    await aws?.endpoint.close();
+    clients.ec2?.destroy();
+    clients.route53?.destroy();
+    clients.sns?.destroy();
+    await started?.endpoint.close();
   });
 
   beforeEach(() => {
-    aws!.endpoint.reset(aws!.topology);
-    aws!.endpoint.setFaults([]);
+    started!.endpoint.reset(started!.topology);
+    started!.endpoint.setFaults([]);
   });
 }
 

@@ -5,6 +5,7 @@ import type { PostResult } from '../../hooks/src/http-post';
 import type { HookLog } from '../../hooks/src/log';
 import { Spool } from '../../hooks/src/spool';
 import type { VipEvent } from '../../shared/domain/event';
+import { hookEvent } from '../support/events';
 
 describe('backoff', () => {
   it('doubles from the base up to the cap', () => {
@@ -36,20 +37,7 @@ describe('backoff', () => {
 });
 
 describe('sendEvent within a budget (fake clock, fake transport)', () => {
-  const event: VipEvent = {
-    v: 1,
-    id: '4f1c0a52-1f0e-4a55-9f5e-0d2a4c3f9b10',
-    cluster: 'pg-main',
-    node: 'node2',
-    source: 'repmgr',
-    type: 'standby_promote',
-    success: true,
-    role: null,
-    occurredAt: '2026-11-22T02:08:22.720Z',
-    details: '',
-    facts: null,
-    raw: { argv: [] },
-  };
+  const event: VipEvent = hookEvent('4f1c0a52-1f0e-4a55-9f5e-0d2a4c3f9b10');
   const silentLog: HookLog = { line: () => undefined, message: () => undefined };
 
   /** A clock that only moves when the code under test sleeps or a fake request takes time. */

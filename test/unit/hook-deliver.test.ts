@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,8 @@ import type { PostResult } from '../../hooks/src/http-post';
 import type { HookLog } from '../../hooks/src/log';
 import { Spool, type SpoolRecord } from '../../hooks/src/spool';
 import type { VipEvent } from '../../shared/domain/event';
+import { hookEvent } from '../support/events';
+import { deadPid, killStarted, liveProcess } from '../support/processes';
 
 function answer(status: number, body: Record<string, unknown> = {}): PostResult {
   return { kind: 'answer', status, body: JSON.stringify(body), retryAfterMs: null };
@@ -49,7 +50,6 @@ describe('classifyAnswer', () => {
 describe('deliverSpool (real spool directory, fake transport)', () => {
   let root: string;
   let spool: Spool;
-  const started: ChildProcess[] = [];
   const lines: Record<string, unknown>[] = [];
   const log: HookLog = { line: (fields) => void lines.push(fields), message: () => undefined };
 
@@ -59,12 +59,12 @@ describe('deliverSpool (real spool directory, fake transport)', () => {
     lines.length = 0;
   });
   afterEach(() => {
-    for (const child of started.splice(0)) child.kill('SIGKILL');
+    killStarted();
     rmSync(root, { recursive: true, force: true });
   });
 
   function event(type: string): VipEvent {
-    return { v: 1, id: `id-${type}`, cluster: 'pg-main', node: 'node2', source: 'repmgr', type, success: true, role: null, occurredAt: '2026-11-22T02:08:22.720Z', details: '', facts: null, raw: { argv: [] } };
+    return hookEvent(`id-${type}`, type);
   }
 
   function add(type: string, at: number, patch: Partial<SpoolRecord> = {}): string {
@@ -94,23 +94,6 @@ describe('deliverSpool (real spool directory, fake transport)', () => {
         },
       },
     };
-  }
-
-  /** A live process that is not us (a writer still probing, a sender holding the lock). */
-  async function liveProcess(): Promise<number> {
-    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-    started.push(child);
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', reject);
-    });
-    return child.pid!;
-  }
-
-  async function deadPid(): Promise<number> {
-    const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
-    await new Promise((resolve) => child.once('close', resolve));
-    return child.pid!;
   }
 
   it('sends oldest first and stops at the first record it cannot deliver, keeping the rest in order', async () => {

@@ -1,40 +1,24 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock, isProcessAlive, LOCK_NAME, tryAcquireLock } from '../../hooks/src/lock';
+import { deadPid, killLater, killStarted, liveProcess } from '../support/processes';
 
 const ROOT = join(__dirname, '..', '..');
 
 describe('sender lock', () => {
   let dir: string;
   let lockPath: string;
-  const started: ChildProcess[] = [];
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'vipswitch-lock-'));
     lockPath = join(dir, LOCK_NAME);
   });
   afterEach(() => {
-    for (const child of started.splice(0)) child.kill('SIGKILL');
+    killStarted();
     rmSync(dir, { recursive: true, force: true });
   });
-
-  async function liveProcess(): Promise<number> {
-    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-    started.push(child);
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', reject);
-    });
-    return child.pid!;
-  }
-
-  async function deadPid(): Promise<number> {
-    const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
-    await new Promise((resolve) => child.once('close', resolve));
-    return child.pid!;
-  }
 
   it('holds our pid while held and removes the file on release', () => {
     const lock = tryAcquireLock(dir, { staleMs: 60_000 });
@@ -80,8 +64,7 @@ describe('sender lock', () => {
   });
 
   it('acquireLock polls until the holder goes away, or gives up at the deadline', async () => {
-    const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-    started.push(holder);
+    const holder = killLater(spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }));
     await new Promise((resolve) => holder.once('spawn', resolve));
     writeFileSync(lockPath, `${holder.pid}\n`);
     const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -125,8 +108,7 @@ process.stdout.write(JSON.stringify({ held, violations }) + '\\n');
     );
     const go = join(dir, 'go');
     const results = Array.from({ length: 8 }, () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', script, dir, go, String(dead)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-      started.push(child);
+      const child = killLater(spawn(process.execPath, ['--import', 'tsx', script, dir, go, String(dead)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] }));
       let out = '';
       child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
       return new Promise<{ held: number; violations: number }>((resolve, reject) =>
@@ -145,10 +127,7 @@ process.stdout.write(JSON.stringify({ held, violations }) + '\\n');
 });
 
 describe('isProcessAlive', () => {
-  const started: ChildProcess[] = [];
-  afterEach(() => {
-    for (const child of started.splice(0)) child.kill('SIGKILL');
-  });
+  afterEach(() => killStarted());
 
   it('knows itself, and not a pid that exited', async () => {
     const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
@@ -162,8 +141,7 @@ describe('isProcessAlive', () => {
   it('counts a zombie (killed, not reaped: what Patroni leaves behind) as dead', async () => {
     // sh starts a child that exits a moment later, after sh has become `sleep`, which never reaps it (a child that
     // exits before the exec could be reaped by sh itself).
-    const parent = spawn('sh', ['-c', 'sleep 0.5 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    started.push(parent);
+    const parent = killLater(spawn('sh', ['-c', 'sleep 0.5 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] }));
     const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()))));
     const state = (): string => {
       const stat = readFileSync(`/proc/${zombie}/stat`, 'utf8');

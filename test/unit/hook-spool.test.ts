@@ -2,30 +2,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { VipEvent } from '../../shared/domain/event';
 import { Spool, recordName, type SpoolRecord } from '../../hooks/src/spool';
+import { hookEvent } from '../support/events';
 
 const ROOT = join(__dirname, '..', '..');
 
-function event(id: string, type = 'standby_promote'): VipEvent {
-  return {
-    v: 1,
-    id,
-    cluster: 'pg-main',
-    node: 'node2',
-    source: 'repmgr',
-    type,
-    success: true,
-    role: null,
-    occurredAt: '2026-11-22T02:08:22.720Z',
-    details: '',
-    facts: null,
-    raw: { argv: [] },
-  };
-}
-
 function record(id: string, state: SpoolRecord['state'] = 'ready'): SpoolRecord {
-  return { spool: 1, state, pid: process.pid, spooledAt: '2026-11-22T02:08:22.800Z', event: event(id) };
+  return { spool: 1, state, pid: process.pid, spooledAt: '2026-11-22T02:08:22.800Z', event: hookEvent(id) };
 }
 
 describe('Spool', () => {
@@ -82,7 +65,7 @@ describe('Spool', () => {
     it('replaces a record in place (same name) with the probed facts', () => {
       const name = spool.add(record('a', 'probing'));
       const facts = { inRecovery: false, timeline: 3, lsn: '0/5000060', systemIdentifier: '7710811430681400266' };
-      spool.replace(name, { ...record('a'), event: { ...event('a'), facts } });
+      spool.replace(name, { ...record('a'), event: { ...hookEvent('a'), facts } });
       expect(spool.list()).toEqual([name]);
       expect(spool.read(name)).toMatchObject({ state: 'ready', event: { facts } });
       expect(readdirSync(dir).filter((entry) => entry.startsWith('.tmp-'))).toEqual([]);

@@ -1,17 +1,9 @@
 import { ArgvError } from '../../shared/domain/errors';
 import { isPrimaryRole, parsePatroniArgv, PATRONI_ACTIONS } from '../../shared/domain/patroni-argv';
+import { thrownBy } from '../support/errors';
 import { loadPatroniInvocations } from '../support/peers';
 
 const captures = loadPatroniInvocations();
-
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
-}
 
 describe('parsePatroniArgv', () => {
   describe('every captured Patroni callback', () => {

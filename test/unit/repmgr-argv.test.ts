@@ -1,5 +1,6 @@
 import { ArgvError } from '../../shared/domain/errors';
 import { parseRepmgrArgv, parseRepmgrTimestamp } from '../../shared/domain/repmgr-argv';
+import { thrownBy } from '../support/errors';
 import { loadRepmgrInvocations, type PeerInvocation } from '../support/peers';
 
 const captures = loadRepmgrInvocations();
@@ -8,16 +9,6 @@ function capture(event: string, node?: string): PeerInvocation {
   const found = captures.find((c) => c.args[1] === event && (node === undefined || c.node === node));
   if (!found) throw new Error(`no captured ${event}${node ? ` on ${node}` : ''}`);
   return found;
-}
-
-/** Collects the error a call throws (so a test can assert on its type and field). */
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
 }
 
 describe('parseRepmgrArgv', () => {
