@@ -28,7 +28,8 @@ describe('endpoint mechanisms, paging and fencing through the API', () => {
   const clusters: TestCluster[] = [];
 
   beforeAll(async () => {
-    stack = await startTestStack();
+    // A short per-attempt timeout, so a hung AWS call is cut and retried quickly.
+    stack = await startTestStack({ AWS_REQUEST_TIMEOUT_MS: '1000' });
   }, 120_000);
 
   afterAll(async () => {
@@ -83,15 +84,25 @@ describe('endpoint mechanisms, paging and fencing through the API', () => {
     await waitFor('the actuation_failed page', 5000, () => pagesOf(stack, c).some((p) => p.type === 'actuation_failed' && p.severity === 'critical'));
   });
 
-  it('throttling on EC2 is retried by the SDK and the move completes', async () => {
-    const c = await cluster();
-    stack.aws.setFaults([{ service: 'ec2', action: 'ReplaceRoute', code: 'RequestLimitExceeded', count: 2 }]);
+  it.each([
+    ['EC2 throttling', { service: 'ec2', action: 'ReplaceRoute', code: 'RequestLimitExceeded', count: 2 }, 'ReplaceRoute'],
+    ['an EC2 5xx', { service: 'ec2', action: 'ReplaceRoute', code: 'InternalError', count: 1 }, 'ReplaceRoute'],
+    ['a hung EC2 call (timeout)', { service: 'ec2', action: 'ReplaceRoute', hang: true, count: 1 }, 'ReplaceRoute'],
+    ['Route53 throttling', { service: 'route53', action: 'ChangeResourceRecordSets', code: 'Throttling', count: 1 }, 'ChangeResourceRecordSets'],
+    ['Route53 PriorRequestNotComplete', { service: 'route53', action: 'ChangeResourceRecordSets', code: 'PriorRequestNotComplete', count: 1 }, 'ChangeResourceRecordSets'],
+  ])('%s is retried by the SDK and the move completes', async (_name, fault, action) => {
+    const c = await cluster({ endpoints: { route53: ALL_MECHANISMS.route53 } });
+    const before = stack.aws.calls().filter((call) => call.action === action).length;
+    stack.aws.setFaults([fault as never]);
 
     const answer = await post(stack, c, c.nodes.node2!, JSON.stringify(makeEvent(c, c.nodes.node2!, 'standby_promote', primaryFacts(2))));
 
+    expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ code: 'accepted', converged: true });
-    const throttled = stack.aws.calls().filter((call) => call.action === 'ReplaceRoute' && call.errorCode === 'RequestLimitExceeded');
-    expect(throttled).toHaveLength(2);
+    const attempts = stack.aws.calls().filter((call) => call.action === action).length - before;
+    expect(attempts).toBe((fault.count ?? 0) + (action === 'ReplaceRoute' ? 2 : 1));
+    const endpoints = { routeTables: { vip: c.vip, routeTableIds: c.routeTableIds }, route53: ALL_MECHANISMS.route53 };
+    expect(pointsAt(endpointView(stack.aws.state(), endpoints), c.nodes.node2!)).toBe(true);
   });
 
   it('reconcile repairs drift (a route moved by hand) and pages it', async () => {
