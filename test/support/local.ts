@@ -36,6 +36,8 @@ export async function invokeReconcile(stack: LocalStack): Promise<{ clusters: { 
   return (await response.json()) as never;
 }
 
+let vipCounter = 0;
+
 export interface TestNode {
   name: string;
   id: number;
@@ -68,7 +70,9 @@ export async function registerCluster(
   const dir = await mkdtemp(join(tmpdir(), 'vipswitch-it-'));
   const name = `it-${randomUUID().slice(0, 8)}`;
   const enis = topology.networkInterfaces.map((e) => e.networkInterfaceId);
-  const vip = options.vip ?? `10.0.254.${1 + Math.floor(Math.random() * 250)}`;
+  // Unique per registration: clusters of one test file share the local endpoint's route tables.
+  vipCounter += 1;
+  const vip = options.vip ?? `10.0.${200 + Math.floor(vipCounter / 250)}.${1 + (vipCounter % 250)}`;
   const routeTableIds = options.routeTableIds ?? topology.routeTables.map((t) => t.routeTableId);
   const nodes: Record<string, TestNode> = {};
   for (let i = 1; i <= 3; i++) {
