@@ -11,7 +11,9 @@ const USAGE = `vipswitch — operator CLI
   vipswitch confirm <cluster> <node> --timeline T --reason TEXT [--stage local]
                                                       confirm a primary the hook could not prove (unverified_claim):
                                                       same fencing rule, journaled as operator_confirmed, endpoint moved
-  vipswitch drill --tool repmgr|patroni [--scenario NAME]   real-cluster failover drill on this machine (see README)
+  vipswitch drill --tool repmgr|patroni [--scenario NAME ...]   real-cluster drill on this machine: the local stack, a real
+                                                         repmgr / Patroni cluster with the real hook, measured failovers
+                                                         (--recording-hook: the cluster harness alone; see README)
 
 AWS endpoints and credentials come from the usual SDK environment (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_*).
 The local stack (npm start) prints the environment to use against it.`;

@@ -7,7 +7,7 @@ import { ConflictError, InvalidRequestError, NotFoundError } from '../../shared/
 import { parseRepmgrArgv } from '../../shared/domain/repmgr-argv';
 import { parseVipEvent } from '../../shared/protocol/event-schema';
 import { errorResponder, jsonResponse } from '../../shared/middleware/error-responder';
-import { config, deps, logger, processOnce, store } from './deps';
+import { config, deps, idempotencyConfig, logger, processOnce, store } from './deps';
 import { processEvent } from '../../shared/app/process-event';
 import type { NodeWithKey } from '../../shared/ports/cluster-store';
 import type { VipEvent } from '../../shared/domain/event';
@@ -22,6 +22,8 @@ async function ingest(request: APIGatewayProxyEventV2, context: Context): Promis
     // A dry run changes nothing, so it is not recorded for idempotency either (the real event may follow).
     // The header is outside the signature on purpose: it can only take effects away, never add one.
     const dryRun = /^(1|true|yes)$/i.test(request.headers?.['x-vipswitch-dry-run'] ?? '');
+    // The in-progress record expires with this invocation (a timeout must not block the event id for days).
+    idempotencyConfig.registerLambdaContext(context);
     const answer = dryRun ? await processEvent(deps, event, withoutKey(node), { dryRun }) : await processOnce({ key: `${event.cluster}#${event.id}`, event, node: withoutKey(node) });
     logger.info('event answered', { type: event.type, status: answer.status, code: answer.body.code, epoch: answer.body.epoch });
     return jsonResponse(answer.status, answer.body);
@@ -35,7 +37,6 @@ async function ingest(request: APIGatewayProxyEventV2, context: Context): Promis
     throw error;
   } finally {
     logger.removeKeys(['cluster', 'node', 'eventId']);
-    void context;
   }
 }
 

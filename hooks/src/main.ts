@@ -138,7 +138,10 @@ async function runCall(
       const report = await deliverSpool(options);
       answer = report.answer;
       if (!report.loggedIds.has(event.id)) {
-        log.line({ id: event.id, type: event.type, outcome: 'spooled', reason: report.stoppedBecause ?? 'not sent', pending: report.remaining, ms: Math.round(now()) });
+        // Drained (no stop reason) without meeting this record: a concurrent call that held the lock first sent it
+        // along with its own and logged the outcome under this id. It is not spooled any more.
+        if (report.stoppedBecause === null) log.line({ id: event.id, type: event.type, outcome: 'handled_by_other_call', reason: 'a concurrent hook call sent it (see its line with this id)', pending: report.remaining, ms: Math.round(now()) });
+        else log.line({ id: event.id, type: event.type, outcome: 'spooled', reason: report.stoppedBecause, pending: report.remaining, ms: Math.round(now()) });
       }
     } catch (error) {
       log.line({ id: event.id, type: event.type, outcome: 'spooled', reason: `spool error: ${describe(error)}`, ms: Math.round(now()) });

@@ -120,6 +120,9 @@ export class RepmgrCluster extends ClusterBase {
         );
         await this.fixPort(n.name);
         await this.tl.step(`start ${n.name}`, () => this.pgCtlStart(n.name, left()));
+        // `standby register` refuses a standby not attached yet ("local node not attached to primary"): on a loaded
+        // machine the WAL receiver may connect a moment after pg_ctl start returns.
+        await this.waitUntil(`${n.name} streaming from ${primary.name}`, async () => (await this.tryPsql(n.name, 'SELECT status FROM pg_stat_wal_receiver')) === 'streaming', left(), 100);
         await this.tl.step(`standby register ${n.name}`, () => this.repmgr(n.name, ['standby', 'register', '--wait-sync=30'], left()));
       }),
     );

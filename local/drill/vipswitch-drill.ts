@@ -89,6 +89,8 @@ export interface DrillScenarioResult {
   journal: DrillJournalLine[];
   /** pages published from the action on */
   pages: DrillPage[];
+  /** what went wrong outside vipswitch's responsibility and was repaired (e.g. a sibling's repmgrd terminated) */
+  warnings: string[];
   /** split-brain: the stale claim as the hook recorded the server's answer */
   staleClaim?: { node: string; type: string; claimedTimeline: number | null; status: number | null; code: string | null; paged: boolean };
 }
@@ -98,6 +100,8 @@ export interface DrillResult {
   tool: DrillTool;
   /** the vipswitch cluster name (unique per run) */
   cluster: string;
+  /** the real cluster's base dir (removed by the teardown) */
+  baseDir?: string;
   scenarios: DrillScenarioResult[];
   /** set when the drill failed outside a scenario (stack, registration, build, initial endpoint) */
   error?: string;
@@ -297,24 +301,10 @@ class Observer {
 interface DrillCluster {
   readonly names: string[];
   inRecovery(node: string): Promise<boolean | null>;
-  nodeInfo(node: string): NodeInfo;
-  collectLogs(dir: string): Promise<string[]>;
-  destroy(): Promise<void>;
 }
 
 function asDrillCluster(c: RepmgrCluster | PatroniCluster): DrillCluster {
-  const nodes = c instanceof RepmgrCluster ? c.nodes : c.members;
-  return {
-    names: nodes.map((n) => n.name),
-    inRecovery: (n) => c.inRecovery(n),
-    nodeInfo: (n) => {
-      const info = nodes.find((x) => x.name === n);
-      if (!info) throw new Error(`unknown node ${n}`);
-      return info;
-    },
-    collectLogs: (d) => c.collectLogs(d),
-    destroy: () => c.destroy(),
-  };
+  return { names: (c instanceof RepmgrCluster ? c.nodes : c.members).map((n) => n.name), inRecovery: (n) => c.inRecovery(n) };
 }
 
 /** Everything a scenario needs. */
@@ -335,6 +325,8 @@ interface Ctx {
   down: string | null;
   /** the node the last failover moved away from (switchover goes back to it) */
   lastFailedOver: string | null;
+  /** the running scenario's warnings */
+  warnings: string[];
 }
 
 /** Builds one scenario's result as it runs, logging each step live. */
@@ -463,9 +455,9 @@ async function measureMove(
   rec.add('accepted', claim.at, newPrimary, `epoch ${claim.epoch}`);
   rec.add('endpoint moved', moved.at, newPrimary);
   rec.add('verified', await verify(ctx, newPrimary), newPrimary);
+  ctx.primary = newPrimary;
   await actionDone;
   await opts.settle();
-  ctx.primary = newPrimary;
   return newPrimary;
 }
 
@@ -480,6 +472,49 @@ function assertStayed(ctx: Ctx, node: string, t0: number): void {
 
 // ------------------------------------------------------------------------------------------------ scenarios
 
+/**
+ * repmgr: waits until the cluster is healthy (one primary, every other node streaming, every repmgrd running). A
+ * repmgrd found dead (while its PostgreSQL runs) is not vipswitch's doing — repmgr 5.3 can leave a sibling with a stale
+ * "follow node X" notification that makes its repmgrd terminate at the next upstream loss — so it is recorded as a
+ * warning, with the repmgrd log lines that say why, and started again; then the cluster must become healthy.
+ */
+async function settleRepmgr(ctx: Ctx, opts: { ignore?: string[] } = {}): Promise<string> {
+  const c = ctx.repmgr!;
+  try {
+    return await c.waitHealthy(30_000, opts);
+  } catch (first) {
+    const primary = (await solePrimary(ctx)).primary;
+    if (!primary) throw first;
+    const st = await c.repmgr(primary, ['service', 'status', '--csv'], 15_000, true);
+    // --csv (5.3): id,name,role,pg_running,repmgrd_running,repmgrd_pid,paused,...
+    const dead = st.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(','))
+      .filter((r) => r[3] === '1' && r[4] === '0' && !(opts.ignore ?? []).includes(r[1]!))
+      .map((r) => r[1]!);
+    if (dead.length === 0) throw first;
+    for (const node of dead) {
+      const why = await repmgrdLastWords(c.nodes.find((n) => n.name === node)!);
+      const warning = `repmgrd of ${node} was not running (PostgreSQL was); its log: ${why}; started it again`;
+      ctx.warnings.push(warning);
+      ctx.tl.log(`WARNING: ${warning}`);
+      await c.startRepmgrd(node);
+    }
+    return c.waitHealthy(60_000, opts);
+  }
+}
+
+/** The lines of a node's repmgrd.log that tell why it stopped (notification received, follow attempt, termination). */
+async function repmgrdLastWords(node: NodeInfo): Promise<string> {
+  try {
+    const lines = (await readFile(join(node.dir, 'repmgrd.log'), 'utf8')).split('\n').slice(-60);
+    return lines.filter((l) => /received notification|attempting to follow|\[ERROR\]|terminating/.test(l)).slice(-5).join(' | ') || '(nothing about it)';
+  } catch (e) {
+    return `(no repmgrd.log: ${errMsg(e)})`;
+  }
+}
+
 async function repmgrFailover(ctx: Ctx, rec: ScenarioRecorder): Promise<void> {
   const c = ctx.repmgr!;
   const old = ctx.primary;
@@ -490,7 +525,7 @@ async function repmgrFailover(ctx: Ctx, rec: ScenarioRecorder): Promise<void> {
     detail: `kill -9 the postmaster of ${old}`,
     action: () => c.killPostmaster(old, { settle: false }),
     newPrimary: () => c.waitForPrimary(old, 60_000),
-    settle: () => c.waitFailoverComplete(old, 60_000),
+    settle: () => settleRepmgr(ctx, { ignore: [old] }),
     detect: true,
   });
   ctx.down = old;
@@ -501,7 +536,7 @@ async function repmgrSplitBrain(ctx: Ctx, rec: ScenarioRecorder, result: DrillSc
   const c = ctx.repmgr!;
   const old = ctx.down!;
   const p = ctx.primary;
-  await c.waitHealthy(60_000, { ignore: [old] });
+  await settleRepmgr(ctx, { ignore: [old] });
   const t0 = rec.action(`start ${old} again as a primary, without rejoin (and its repmgrd)`);
   await c.startWithoutRejoin(old);
   rec.add('started', Date.now(), old, 'PostgreSQL and repmgrd up');
@@ -520,7 +555,8 @@ async function repmgrSplitBrain(ctx: Ctx, rec: ScenarioRecorder, result: DrillSc
   const event = await storedEvent(ctx, stale.eventId);
   const hook = hookTime(event, stale.at);
   rec.add('stale claim hook', hook.at, old, `${stale.type} (${hook.from}; out of recovery on timeline ${stale.facts?.timeline ?? '?'})`);
-  const answer = await hookAnswer(c.nodes.find((n) => n.name === old)!, stale.eventId);
+  // the journal entry is written before the answer reaches the hook, which then files it under spool/answered/
+  const answer = await pollUntil(`${old}'s hook to file the answer to ${stale.eventId}`, 10_000, () => hookAnswer(c.nodes.find((n) => n.name === old)!, stale.eventId), ctx.signal, 100).catch(() => null);
   rec.add('rejected', stale.at, old, `HTTP ${answer?.status ?? '?'} ${answer?.code ?? stale.outcome} — ${stale.reason}`);
   const page = await pollUntil(
     'the stale_claim page',
@@ -593,7 +629,7 @@ async function noMoveRejoin(ctx: Ctx, rec: ScenarioRecorder, detail: string, rej
 async function repmgrSwitchover(ctx: Ctx, rec: ScenarioRecorder): Promise<void> {
   const c = ctx.repmgr!;
   const from = ctx.primary;
-  await c.waitHealthy(60_000);
+  await settleRepmgr(ctx);
   const to = ctx.lastFailedOver && ctx.lastFailedOver !== from ? ctx.lastFailedOver : ctx.cluster.names.find((n) => n !== from)!;
   await measureMove(ctx, rec, {
     from,
@@ -601,7 +637,7 @@ async function repmgrSwitchover(ctx: Ctx, rec: ScenarioRecorder): Promise<void> 
     action: () => c.repmgr(to, ['standby', 'switchover', '--siblings-follow', '--verbose'], 120_000),
     newPrimary: () => pollUntil(`${to} to be the only primary`, 60_000, async () => (await solePrimary(ctx)).primary === to && to, ctx.signal, 100),
     settle: async () => {
-      const healthy = await c.waitHealthy(60_000);
+      const healthy = await settleRepmgr(ctx);
       if (healthy !== to) throw new Error(`after the switchover the primary is ${healthy}, not ${to}`);
     },
     detect: false,
@@ -757,6 +793,7 @@ export async function runVipswitchDrill(options: VipswitchDrillOptions): Promise
       tool === 'repmgr'
         ? await RepmgrCluster.create({ hook, log: options.log, cluster: `repmgr ${reg.name}` })
         : await PatroniCluster.create({ hook, log: options.log });
+    result.baseDir = built.baseDir;
     const cluster = asDrillCluster(built);
     const initial = tool === 'repmgr' ? await (built as RepmgrCluster).primary() : await (built as PatroniCluster).leader();
     if (!initial) throw new Error('the new cluster has no primary');
@@ -773,6 +810,7 @@ export async function runVipswitchDrill(options: VipswitchDrillOptions): Promise
       primary: initial,
       down: null,
       lastFailedOver: null,
+      warnings: [],
       ...(built instanceof RepmgrCluster ? { repmgr: built } : { patroni: built }),
     };
     await pollUntil(`every mechanism to point at the initial primary ${initial}`, 30_000, () => obs!.sample() === initial, signal);
@@ -780,7 +818,8 @@ export async function runVipswitchDrill(options: VipswitchDrillOptions): Promise
 
     let failed = false;
     for (const name of scenarios) {
-      const r: DrillScenarioResult = { name, ok: false, timeline: [], from: ctx.primary, to: null, endpointAtEnd: null, primaryAtEnd: null, endpointChanges: [], journal: [], pages: [] };
+      const r: DrillScenarioResult = { name, ok: false, timeline: [], from: ctx.primary, to: null, endpointAtEnd: null, primaryAtEnd: null, endpointChanges: [], journal: [], pages: [], warnings: [] };
+      ctx.warnings = r.warnings;
       result.scenarios.push(r);
       if (failed) {
         r.error = 'not run: an earlier scenario failed';
@@ -859,5 +898,11 @@ export function formatDrillTable(result: DrillResult): string {
   }
   const width = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((v, i) => (i === r.length - 1 ? v : i === 0 || i === 1 ? v.padEnd(width[i]!) : v.padStart(width[i]!))).join('  ');
-  return [`${result.tool} drill on cluster ${result.cluster}: seconds from the action (kill / switchover / start)`, line(cols), ...rows.map(line)].join('\n');
+  const warnings = result.scenarios.flatMap((s) => s.warnings.map((w) => `  ${s.name}: ${w}`));
+  return [
+    `${result.tool} drill on cluster ${result.cluster}: seconds from the action (kill / switchover / start)`,
+    line(cols),
+    ...rows.map(line),
+    ...(warnings.length ? ['warnings (outside vipswitch, repaired by the drill):', ...warnings] : []),
+  ].join('\n');
 }

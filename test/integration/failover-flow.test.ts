@@ -3,7 +3,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { readdir } from 'node:fs/promises';
-import type { LocalStack } from '../../local/stack';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { localDynamoClient } from '../../local/dynamodb-local';
+import { LOCAL_NAMES, type LocalStack } from '../../local/stack';
 import { waitFor } from '../../local/wait-for';
 import { signedHeaders } from '../../shared/protocol/signature';
 import { ROOT, makeEvent, post, primaryFacts, registerCluster, repmgrArgs, routeTargets, runHook, startTestStack, status, type TestCluster } from '../support/local';
@@ -67,6 +69,31 @@ describe('hook → API → DynamoDB Local → local EC2 endpoint', () => {
     expect(second.body).toMatchObject({ code: 'duplicate', decision: 'duplicate', first: { status: 200, body: { code: 'accepted', epoch: 2 } } });
     expect(ec2Calls(stack, 'ReplaceRoute')).toBe(replaces);
     expect((await status(stack, cluster)).state.epoch).toBe(2);
+  });
+
+  it('an event still being processed is 409 event_in_progress, and its in-progress record expires with the invocation', async () => {
+    const { node2 } = cluster.nodes;
+    const body = JSON.stringify(makeEvent(cluster, node2!, 'standby_promote', primaryFacts(2)));
+    stack.aws.setFaults([{ service: 'ec2', action: 'ReplaceRoute', latencyMs: 1500, count: 1 }]);
+    const t0 = Date.now();
+    const first = post(stack, cluster, node2!, body);
+    const client = localDynamoClient(stack.dynamodbEndpoint);
+    const doc = DynamoDBDocumentClient.from(client);
+    try {
+      const inProgress = await waitFor('the in-progress idempotency record', 5000, async () => {
+        const { Items = [] } = await doc.send(new ScanCommand({ TableName: LOCAL_NAMES.idempotency, FilterExpression: '#s = :p', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':p': 'INPROGRESS' } }));
+        return Items[0];
+      });
+      // Without the invocation's deadline a timed-out (killed) invocation would block the event id, and the node's
+      // spool behind it, for the record's whole 7-day expiry. With it, a retry after the Lambda timeout (10 s) runs again.
+      expect(inProgress.in_progress_expiration).toBeGreaterThan(t0);
+      expect(inProgress.in_progress_expiration).toBeLessThanOrEqual(Date.now() + 10_000);
+      const resigned = signedHeaders(cluster.name, 'node2', node2!.key, body, Date.now() / 1000 + 1);
+      expect(await post(stack, cluster, node2!, body, resigned)).toMatchObject({ status: 409, body: { code: 'event_in_progress' } });
+      expect(await first).toMatchObject({ status: 200, body: { code: 'accepted', epoch: 2 } });
+    } finally {
+      client.destroy();
+    }
   });
 
   it('an older-timeline claim from another node is 409 stale_claim: nothing moves, it is journaled and paged', async () => {

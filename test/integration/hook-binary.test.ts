@@ -372,6 +372,12 @@ describe('vipswitch-hook repmgr', () => {
     expect(new Set(receiver.received.map((got) => got.event.id)).size).toBe(5);
     expect(receiver.maxInFlight).toBe(1);
     expect(pending(spoolDir)).toEqual([]);
+    // A call whose record another call sent along says so; none claims its delivered event is still spooled.
+    const lines = runs.flatMap((run) => run.stderr.split('\n').filter((line) => line.includes(' outcome=')));
+    expect(lines.filter((line) => line.includes('outcome=spooled'))).toEqual([]);
+    for (const got of receiver.received) {
+      expect(lines.filter((line) => line.includes(`id=${got.event.id} `) && line.includes('outcome=delivered'))).toHaveLength(1);
+    }
   });
 });
 

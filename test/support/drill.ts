@@ -1,0 +1,88 @@
+import { existsSync } from 'node:fs';
+import { processesOf } from '../../local/drill/util';
+import { runVipswitchDrill, type DrillResult, type DrillScenarioResult, type DrillTool } from '../../local/drill/vipswitch-drill';
+
+/**
+ * One vipswitch drill per test file (local stack + real cluster + real hook), started in beforeAll.
+ * DRILL_VERBOSE=1 prints the live timeline; otherwise it is printed when the drill was not ok.
+ */
+export function drillRun(tool: DrillTool) {
+  const lines: string[] = [];
+  const abort = new AbortController();
+  let running: Promise<DrillResult> | undefined;
+  const log = (line: string) => {
+    lines.push(line);
+    if (process.env.DRILL_VERBOSE) process.stdout.write(`${line}\n`);
+  };
+  return {
+    lines,
+    async run(): Promise<DrillResult> {
+      running = runVipswitchDrill({ tool, log, signal: abort.signal, ...(process.env.DRILL_LOGS_DIR ? { logsDir: `${process.env.DRILL_LOGS_DIR}/${tool}` } : {}) });
+      const result = await running;
+      if (!result.ok && !process.env.DRILL_VERBOSE) process.stdout.write(`${lines.join('\n')}\n`);
+      for (const s of result.scenarios) for (const w of s.warnings) process.stdout.write(`drill ${tool} ${s.name}: WARNING ${w}\n`);
+      return result;
+    },
+    /** afterAll: a drill still running (beforeAll timed out) stops at its next poll and tears everything down. */
+    async stop(): Promise<void> {
+      abort.abort();
+      await running?.catch(() => undefined);
+    },
+  };
+}
+
+export function scenario(result: DrillResult, name: string): DrillScenarioResult {
+  const s = result.scenarios.find((x) => x.name === name);
+  if (!s) throw new Error(`scenario ${name} did not run (${result.error ?? 'no error recorded'})`);
+  return s;
+}
+
+/** ms from the action of each named step, asserting each is present, once, and in this order (non-decreasing). */
+export function expectOrdered(s: DrillScenarioResult, steps: string[]): number[] {
+  const at = steps.map((step) => {
+    const found = s.timeline.filter((t) => t.step === step);
+    expect({ scenario: s.name, step, count: found.length }).toEqual({ scenario: s.name, step, count: 1 });
+    return found[0]!.atMs;
+  });
+  expect(at[0]).toBe(0);
+  for (let i = 1; i < at.length; i++) {
+    expect({ scenario: s.name, step: steps[i], after: steps[i - 1], ok: at[i]! >= at[i - 1]! }).toEqual({ scenario: s.name, step: steps[i], after: steps[i - 1], ok: true });
+  }
+  // detection, when there is one, lies between the action and the promote hook
+  const detection = s.timeline.find((t) => t.step === 'detection');
+  const hook = s.timeline.find((t) => t.step === 'promote hook');
+  if (detection && hook) expect(detection.atMs >= 0 && detection.atMs <= hook.atMs).toBe(true);
+  return at;
+}
+
+/** A move: the endpoint left `from` for `to` (and only for `to`) after the action; timings present and ordered. */
+export function expectMoved(s: DrillScenarioResult, maxVerifiedMs: number): void {
+  expect(s.ok).toBe(true);
+  expect(s.to).not.toBe(s.from);
+  expect(s.endpointAtEnd).toBe(s.to);
+  expect(s.primaryAtEnd).toBe(s.to);
+  // after the action the endpoint was, per poll, on `from`, on no single node (mechanisms mid-move) or on `to`
+  expect(s.endpointChanges.filter((c) => c.target !== null && c.target !== s.from && c.target !== s.to)).toEqual([]);
+  const [, , accepted, moved, verified] = expectOrdered(s, ['action', 'promote hook', 'accepted', 'endpoint moved', 'verified']);
+  expect(moved! - accepted!).toBeLessThan(10_000);
+  expect(verified).toBeLessThan(maxVerifiedMs);
+  const claim = s.journal.find((j) => j.node === s.to && j.outcome === 'accepted');
+  expect(claim?.facts).toMatchObject({ inRecovery: false });
+}
+
+/** The endpoint never left `from` during the scenario. */
+export function expectStayed(s: DrillScenarioResult): void {
+  expect(s.ok).toBe(true);
+  expect(s.to).toBe(s.from);
+  expect(s.endpointAtEnd).toBe(s.from);
+  expect(s.primaryAtEnd).toBe(s.from);
+  expect(s.endpointChanges.filter((c) => c.target !== s.from)).toEqual([]);
+  expect(s.journal.filter((j) => j.outcome === 'accepted' && j.node !== s.from)).toEqual([]);
+}
+
+/** After the drill nothing of the cluster runs and its base dir is gone. */
+export function expectTornDown(result: DrillResult): void {
+  expect(result.baseDir).toMatch(/vipswitch-drill-/);
+  expect(processesOf(result.baseDir!)).toEqual([]);
+  expect(existsSync(result.baseDir!)).toBe(false);
+}
