@@ -269,7 +269,7 @@ async function runVipswitchDrillCli(tool: 'repmgr' | 'patroni', values: { scenar
     out(formatDrillTable(result));
     if (result.error) out(`drill FAILED: ${result.error}`);
     if (values.json) out(JSON.stringify(result, null, 2));
-    out(result.ok ? 'drill ok: the endpoint followed the primary in every scenario' : 'drill FAILED: see above');
+    out(abort.signal.aborted ? 'drill interrupted' : result.ok ? 'drill ok: the endpoint followed the primary in every scenario' : 'drill FAILED: see above');
     return abort.signal.aborted ? 130 : result.ok ? 0 : 1;
   } finally {
     process.removeListener('SIGINT', onSignal);

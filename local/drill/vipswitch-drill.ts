@@ -445,11 +445,12 @@ async function measureMove(
   const claim = await acceptedClaim(ctx, newPrimary, t0);
   const event = await storedEvent(ctx, claim.eventId);
   const hook = hookTime(event, claim.at);
-  const detection = opts.detect ? journalSince(ctx, t0).find((e) => DETECTION.test(e.type) && e.at <= claim.at) : undefined;
-  if (detection) {
-    const ev = await storedEvent(ctx, detection.eventId);
-    const dt = hookTime(ev, detection.at);
-    rec.add('detection', Math.max(dt.at, t0), detection.node, `${detection.type} (${dt.from})`);
+  // detection: the first entry about the failure, as it happened before the winning hook call
+  for (const e of opts.detect ? journalSince(ctx, t0).filter((j) => DETECTION.test(j.type) && j.at <= claim.at) : []) {
+    const dt = hookTime(await storedEvent(ctx, e.eventId), e.at);
+    if (dt.at > hook.at) break;
+    rec.add('detection', Math.max(dt.at, t0), e.node, `${e.type} (${dt.from})`);
+    break;
   }
   rec.add('promote hook', hook.at, newPrimary, `${claim.type} (${hook.from}; timeline ${claim.facts?.timeline ?? '?'})`);
   rec.add('accepted', claim.at, newPrimary, `epoch ${claim.epoch}`);
