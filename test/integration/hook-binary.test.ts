@@ -1,7 +1,7 @@
 /**
  * The REAL bundled hook (hooks/dist/vipswitch-hook.cjs, built once here by scripts/build-hook.mjs), run as a child
  * process against a node:http receiver on 127.0.0.1 that checks the wire contract's headers and HMAC.
- * Fixtures are the live captures in ../shared/peers/. No fixed sleeps: every wait polls a condition with a deadline.
+ * Fixtures are the live captures (test/fixtures/peers, copied from shared/peers). No fixed sleeps: every wait polls a condition with a deadline.
  */
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -29,7 +29,8 @@ import {
   writeHookSetup,
 } from '../support/hook-bundle';
 
-const PEERS = join(ROOT, '..', 'shared', 'peers');
+// The live captures, copied unedited from shared/peers into the repo (a clean clone has nothing outside it).
+const PEERS = join(ROOT, 'test', 'fixtures', 'peers');
 
 // ---------------------------------------------------------------------------------------------------------------
 // Receiver: records every request with its verdict on the wire contract; answers by a programmable plan.
