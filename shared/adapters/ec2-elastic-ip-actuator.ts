@@ -1,38 +1,9 @@
 import { AssociateAddressCommand, DescribeAddressesCommand, type Address, type EC2Client } from '@aws-sdk/client-ec2';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { EndpointConfig, EndpointTarget, NodeRecord } from '../domain/cluster';
 import type { ActionReport } from '../ports/cluster-store';
 import type { EndpointActuator } from '../ports/endpoint-actuator';
 import { awsError } from './ec2-route-actuator';
-
-/** How hard to read back after a change: EC2 reads can lag a write, so one read is not proof. */
-export interface ReadBackOptions {
-  /** Reads at most (the first one right after the change). */
-  attempts: number;
-  /** Pause between two reads, milliseconds. */
-  intervalMs: number;
-}
-
-/**
- * Read until `done` holds or the attempts run out. A read that throws counts as "not yet" (its error is kept for
- * the report), because a transient error on a verification read says nothing about the change.
- */
-export async function readBack<T>(read: () => Promise<T>, done: (seen: T) => boolean, options: ReadBackOptions): Promise<{ ok: boolean; last: T | undefined; error: unknown; reads: number }> {
-  let last: T | undefined;
-  let error: unknown;
-  const attempts = Math.max(1, options.attempts);
-  for (let i = 0; i < attempts; i++) {
-    if (i > 0) await sleep(options.intervalMs);
-    try {
-      last = await read();
-      error = undefined;
-      if (done(last)) return { ok: true, last, error, reads: i + 1 };
-    } catch (caught) {
-      error = caught;
-    }
-  }
-  return { ok: false, last, error, reads: attempts };
-}
+import { readBack, type ReadBackOptions } from './read-back';
 
 /** `eni` or `eni privateIp`: where an address sits, as reports show it. */
 function place(eni: string, privateIp: string | null | undefined): string {

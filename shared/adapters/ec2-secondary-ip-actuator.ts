@@ -2,7 +2,7 @@ import { AssignPrivateIpAddressesCommand, DescribeNetworkInterfacesCommand, type
 import type { EndpointConfig, EndpointTarget } from '../domain/cluster';
 import type { ActionReport } from '../ports/cluster-store';
 import type { EndpointActuator } from '../ports/endpoint-actuator';
-import { readBack, type ReadBackOptions } from './ec2-elastic-ip-actuator';
+import { readBack, type ReadBackOptions } from './read-back';
 import { awsError } from './ec2-route-actuator';
 
 function holds(eni: NetworkInterface | undefined, address: string): boolean {
