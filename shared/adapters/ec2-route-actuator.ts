@@ -2,6 +2,7 @@ import { CreateRouteCommand, DescribeRouteTablesCommand, ReplaceRouteCommand, ty
 import type { EndpointConfig, EndpointTarget } from '../domain/cluster';
 import type { ActionReport } from '../ports/cluster-store';
 import type { EndpointActuator } from '../ports/endpoint-actuator';
+import { readBack, type ReadBackOptions } from './read-back';
 
 /** AWS error code/message of a failed SDK call, safe to journal and to answer with. */
 export function awsError(error: unknown): { code: string; message: string } {
@@ -16,9 +17,12 @@ export function awsError(error: unknown): { code: string; message: string } {
  */
 export class Ec2RouteActuator implements EndpointActuator {
   readonly #ec2: EC2Client;
+  readonly #readBack: ReadBackOptions;
 
-  constructor(options: { client: EC2Client }) {
+  /** @param options.readBack verification reads; default 5 reads 100 ms apart (DescribeRouteTables can lag). */
+  constructor(options: { client: EC2Client; readBack?: Partial<ReadBackOptions> }) {
     this.#ec2 = options.client;
+    this.#readBack = { attempts: 5, intervalMs: 100, ...options.readBack };
   }
 
   async pointAt(endpoints: EndpointConfig, target: EndpointTarget, options: { plan?: boolean } = {}): Promise<ActionReport[]> {
@@ -97,8 +101,18 @@ export class Ec2RouteActuator implements EndpointActuator {
   async #verify(reports: ActionReport[], cidr: string, eni: string, ids: string[]): Promise<ActionReport[]> {
     const changed = ids.filter((_, i) => reports[i]?.result === 'moved' || reports[i]?.result === 'created');
     if (changed.length === 0) return reports;
-    const seen = await this.#observe(changed);
-    if (!(seen instanceof Map)) return reports;
+    const pointsAtEni = (tables: Map<string, RouteTable>) =>
+      changed.every((id) => tables.get(id)?.Routes?.find((r) => r.DestinationCidrBlock === cidr)?.NetworkInterfaceId === eni);
+    const { last: seen } = await readBack(
+      async () => {
+        const observed = await this.#observe(changed);
+        if (!(observed instanceof Map)) throw observed.error;
+        return observed;
+      },
+      pointsAtEni,
+      this.#readBack,
+    );
+    if (seen === undefined) return reports;
     return reports.map((report, i) => {
       const table = seen.get(ids[i] ?? '');
       if (!table || report.result === 'failed' || report.result === 'in_place') return report;
