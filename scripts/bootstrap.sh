@@ -9,19 +9,8 @@ what="${1:?usage: bootstrap.sh start|test|bench [args...]}"; shift || true
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "vipswitch: installing npm dependencies (npm ci)..." >&2
-  # npm ci refuses a lockfile that lacks the optional platform binaries of @swc/core and unrs-resolver for other
-  # platforms (darwin, win32...), and a registry mirror without them makes npm write exactly such a lockfile. Then
-  # `npm install` installs the same locked versions (it does not change package-lock.json when it is complete for
-  # this platform).
-  if ! npm ci --no-audit --no-fund 2>/tmp/vipswitch-npm-ci.log; then
-    if grep -q 'Missing: .* from lock file' /tmp/vipswitch-npm-ci.log; then
-      echo "vipswitch: npm ci: lockfile lacks other platforms' optional binaries (registry mirror); using npm install with the same lockfile" >&2
-      npm install --no-audit --no-fund
-    else
-      cat /tmp/vipswitch-npm-ci.log >&2
-      exit 1
-    fi
-  fi
+  # The lockfile is complete (every platform's optional binaries): npm ci alone, never a lockfile rewrite.
+  npm ci --no-audit --no-fund
 fi
 
 need=()
