@@ -4,6 +4,18 @@
  */
 export { type AwsEndpoint, type AwsEndpointOptions, type CallRecord, startAwsEndpoint } from './start-aws-endpoint';
 export { defaultStatusFor, type FaultRule, FaultRuleError, type FaultRuleStatus, ServiceName, validateFaultRules } from './faults';
+export {
+  CallClass,
+  LATENCY_PROFILES,
+  type LatencyDistribution,
+  type LatencyProfile,
+  LatencyProfileError,
+  type LatencyProfileName,
+  latencyProfileFromEnv,
+  type MsRange,
+  parseMsRange,
+  validateLatencyProfile,
+} from './latency';
 export type { DeliveryRecord, PublishedMessageRecord, RecordSetRecord, StateView } from './state';
 export { SIGNING_CERT_PATH } from './sns';
 export { snsStringToSign } from './sns-signing';

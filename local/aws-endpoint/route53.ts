@@ -11,8 +11,8 @@ export const ROUTE53_XMLNS = `https://route53.amazonaws.com/doc/${ROUTE53_VERSIO
 
 /** Behaviour knobs of the simulated Route 53. */
 export interface Route53Options {
-  /** Milliseconds a change stays PENDING before GetChange reports INSYNC. */
-  insyncAfterMs: number;
+  /** Milliseconds the next change stays PENDING before GetChange reports INSYNC (asked once per change). */
+  insyncAfterMs: () => number;
 }
 
 /** A Route 53 call recognised from its method and path. */
@@ -299,7 +299,7 @@ function changeResourceRecordSets(world: AwsWorld, call: Route53Call, body: stri
     id: `C${randomUpperId(13)}`,
     zoneId: zone.id,
     submittedAt: new Date(now),
-    insyncAt: now + options.insyncAfterMs,
+    insyncAt: now + options.insyncAfterMs(),
     comment,
     changes: changes.map((c) => ({ action: c.action, name: c.record.name, type: c.record.type, values: [...c.record.values] })),
   };

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { DescribeLag } from './describe-lag';
 import { EC2_HANDLERS, EC2_VERSION, EC2_XMLNS, handleEc2 } from './ec2';
 import { AwsServiceError } from './errors';
 import { FaultInjector, type FaultRule, FaultRuleError, type ServiceName, validateFaultRules } from './faults';
+import { type LatencyProfile, type LatencyProfileName, LatencySampler, resolveLatencyProfile, seededRandom } from './latency';
 import { QueryParams } from './query-params';
 import { handleRoute53, identifyRoute53, ROUTE53_VERSION, ROUTE53_XMLNS, summariseChangeBatch } from './route53';
 import { handleSns, SIGNING_CERT_PATH, SNS_HANDLERS, SNS_VERSION, SNS_XMLNS, SnsDeliverer, type SnsDeliveryOptions } from './sns';
@@ -18,8 +20,23 @@ export interface AwsEndpointOptions {
   port?: number;
   /** What the account holds at start (validated; a bad one throws {@link TopologyError}). */
   topology: Topology;
-  /** How long a Route 53 change stays PENDING before INSYNC; default 100 ms. */
+  /**
+   * How long every Route 53 change stays PENDING before INSYNC. When set it wins over the latency profile's
+   * `route53InsyncMs`; unset, the profile decides (100 ms under `instant`).
+   */
   route53InsyncAfterMs?: number;
+  /**
+   * How AWS-like the timing is: `instant` (the default: answers at once, INSYNC after 100 ms, Describe never lags),
+   * `aws`, or a hand-made {@link LatencyProfile}. See README.md, "Latency profiles".
+   */
+  latency?: LatencyProfileName | LatencyProfile;
+  /**
+   * Seed for every random draw of the endpoint (profile latencies, stale reads, INSYNC delays, fault `rate`), so a
+   * run repeats. Ignored when `random` is given.
+   */
+  seed?: number;
+  /** The endpoint's source of chance, in [0, 1) (wins over `seed`); default `Math.random`. */
+  random?: () => number;
   /** How long `stopping`→`stopped` and `pending`→`running` take; default 0 (done by the next read). */
   instanceTransitionMs?: number;
   /** SNS HTTP delivery retry policy; default 3 attempts, 100 ms backoff doubling, 2 s per attempt. */
@@ -42,10 +59,14 @@ export interface CallRecord {
   status: number | null;
   /** AWS error code answered, if any. */
   errorCode: string | null;
-  /** Milliseconds from arrival to answer (`null` while unanswered). */
+  /** Milliseconds from arrival to answer (`null` while unanswered); includes profile and fault latency. */
   ms: number | null;
   /** Which injected fault shaped the answer, if any. */
   fault: 'error' | 'latency' | 'hang' | null;
+  /** Latency the profile added to this call, in ms (0 under `instant`; fault latency not included). */
+  profileLatencyMs: number;
+  /** True when a Describe call was answered from the lagging view (resources as they were before a recent change). */
+  staleRead: boolean;
   requestId: string;
 }
 
@@ -160,19 +181,38 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
   let topology = validateTopology(opts.topology);
   let world = new AwsWorld(topology);
   const log = opts.log ?? (() => undefined);
-  const faults = new FaultInjector();
+  // Separate streams under a seed, so adding a latency profile does not change which fault rules fire.
+  const random = opts.random ?? (opts.seed === undefined ? Math.random : seededRandom(opts.seed));
+  const faultRandom = opts.random ?? (opts.seed === undefined ? Math.random : seededRandom(opts.seed ^ 0x5bd1e995));
+  const sampler = new LatencySampler(resolveLatencyProfile(opts.latency), random);
+  const lag = new DescribeLag();
+  const faults = new FaultInjector(faultRandom);
   const callLog: CallRecord[] = [];
   let seq = 0;
   const lifetime = new AbortController();
   const sockets = new Set<Socket>();
   const signer = snsSigner();
   const deliverer = new SnsDeliverer({ attempts: 3, backoffMs: 100, timeoutMs: 2000, ...(opts.snsDelivery ?? {}) }, log);
-  const route53Options = { insyncAfterMs: opts.route53InsyncAfterMs ?? 100 };
+  const fixedInsync = opts.route53InsyncAfterMs;
+  const route53Options = { insyncAfterMs: () => fixedInsync ?? sampler.insyncDelayMs() };
   const ec2Options = { instanceTransitionMs: opts.instanceTransitionMs ?? 0 };
   let baseUrl = '';
 
   const record = (service: CallRecord['service'], action: string, params: Record<string, string>, requestId: string): CallRecord => {
-    const call: CallRecord = { seq: ++seq, at: new Date().toISOString(), service, action, params, status: null, errorCode: null, ms: null, fault: null, requestId };
+    const call: CallRecord = {
+      seq: ++seq,
+      at: new Date().toISOString(),
+      service,
+      action,
+      params,
+      status: null,
+      errorCode: null,
+      ms: null,
+      fault: null,
+      profileLatencyMs: 0,
+      staleRead: false,
+      requestId,
+    };
     callLog.push(call);
     if (callLog.length > MAX_CALLS) callLog.splice(0, callLog.length - MAX_CALLS);
     return call;
@@ -181,15 +221,19 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
   const reset = (next: Topology): void => {
     topology = validateTopology(next);
     world = new AwsWorld(topology);
+    lag.clear();
   };
 
-  /** Run one AWS call through the fault rules, then the handler; write the answer unless it hangs. */
+  /**
+   * Run one AWS call through the fault rules, then the handler inside the profile's latency; write the answer
+   * unless it hangs.
+   */
   const serveAws = async (
     res: ServerResponse,
     service: CallRecord['service'],
     action: string,
     params: Record<string, string>,
-    run: (requestId: string) => Reply,
+    run: (requestId: string, call: CallRecord) => Reply,
     fail: (err: AwsServiceError, requestId: string) => Reply,
   ): Promise<void> => {
     const requestId = randomUUID();
@@ -210,12 +254,18 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
         log(`${service} ${action} hanging (fault rule)`);
         return;
       }
+      // The profile's latency comes on top of any fault latency. The call takes effect at a random point inside
+      // it, as on AWS: a client that gives up before the answer cannot tell whether the change happened.
+      const profileMs = sampler.callLatencyMs(service, action);
+      call.profileLatencyMs = profileMs;
+      const beforeMs = profileMs > 0 ? Math.round(profileMs * sampler.fraction() * 100) / 100 : 0;
+      if (beforeMs > 0 && !(await sleep(beforeMs, lifetime.signal))) return;
       if (decision.error !== undefined) {
         call.fault = 'error';
         reply = fail(new AwsServiceError(decision.error.code, decision.error.message, decision.error.status), requestId);
       } else {
         try {
-          reply = run(requestId);
+          reply = run(requestId, call);
         } catch (err) {
           if (!(err instanceof AwsServiceError)) {
             log(`${service} ${action} internal error: ${(err as Error).stack ?? String(err)}`);
@@ -223,11 +273,13 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
           reply = fail(err instanceof AwsServiceError ? err : new AwsServiceError('InternalError', 'An internal error has occurred', 500), requestId);
         }
       }
+      const afterMs = profileMs - beforeMs;
+      if (afterMs > 0 && !(await sleep(afterMs, lifetime.signal))) return;
     }
     call.status = reply.status;
     call.errorCode = reply.errorCode;
     call.ms = Math.round((performance.now() - started) * 100) / 100;
-    log(`${service} ${action} ${reply.status}${reply.errorCode === null ? '' : ` ${reply.errorCode}`} ${call.ms}ms`);
+    log(`${service} ${action} ${reply.status}${reply.errorCode === null ? '' : ` ${reply.errorCode}`} ${call.ms}ms${call.staleRead ? ' (stale read)' : ''}`);
     if (res.destroyed) return;
     res.writeHead(reply.status, {
       'content-type': 'text/xml;charset=UTF-8',
@@ -235,6 +287,29 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
       'x-amzn-requestid': requestId,
     });
     res.end(reply.body);
+  };
+
+  /**
+   * One EC2 action against the account. A Describe inside a lag window may be answered from the lagging view; a
+   * mutation records what it changed so later Describes can lag behind it.
+   */
+  const runEc2 = (action: string, params: QueryParams, call: CallRecord): XmlObject => {
+    if (!sampler.lagEnabled) return handleEc2(world, action, params, ec2Options);
+    const now = Date.now();
+    if (action.startsWith('Describe')) {
+      if (lag.lagging(now) && sampler.staleRead()) {
+        call.staleRead = true;
+        return handleEc2(lag.staleView(world, now), action, params, ec2Options);
+      }
+      return handleEc2(world, action, params, ec2Options);
+    }
+    const before = lag.snapshot(world);
+    try {
+      return handleEc2(world, action, params, ec2Options);
+    } finally {
+      // Even a failed call is compared: whatever it did change lags like any other change.
+      lag.record(world, before, Date.now(), sampler.describeLagMs());
+    }
   };
 
   const serveQuery = async (req: IncomingMessage, res: ServerResponse, url: URL, body: string): Promise<void> => {
@@ -250,10 +325,10 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
         'ec2',
         action,
         params.summary(),
-        (requestId) => ({
+        (requestId, call) => ({
           status: 200,
           errorCode: null,
-          body: renderXml(`${action}Response`, { requestId, ...handleEc2(world, action, params, ec2Options) }, EC2_XMLNS),
+          body: renderXml(`${action}Response`, { requestId, ...runEc2(action, params, call) }, EC2_XMLNS),
         }),
         ec2Error,
       );
@@ -366,7 +441,7 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
   });
   const port = (server.address() as AddressInfo).port;
   baseUrl = `http://127.0.0.1:${port}`;
-  log(`local AWS endpoint listening on ${baseUrl}`);
+  log(`local AWS endpoint listening on ${baseUrl} (latency profile ${sampler.profile.name})`);
 
   let closing: Promise<void> | undefined;
   return {
