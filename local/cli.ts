@@ -122,7 +122,12 @@ async function status(args: string[]): Promise<number> {
   const s = body.state;
   console.log(body.message);
   console.log(`  primary ${s.primary ?? '-'}  timeline ${s.timeline}  epoch ${s.epoch}  applied ${s.appliedEpoch}  system id ${s.systemIdentifier ?? '-'}`);
-  for (const n of body.nodes) console.log(`  node ${n.name.padEnd(10)} eni ${n.eni}${n.fenced ? '  FENCED' : ''}${n.name === s.primary ? '  <- primary' : ''}`);
+  for (const n of body.nodes) console.log(`  node ${n.name.padEnd(10)} eni ${n.eni}  health ${String(n.health ?? 'unknown').padEnd(8)}${n.fenced ? '  FENCED' : ''}${n.name === s.primary ? '  <- primary' : ''}`);
+  const e = body.endpoint;
+  if (e) {
+    console.log(`  endpoint: ${e.phase} for epoch ${e.epoch}${e.since ? ` since ${e.since}` : ''}${e.at ? ` (last ${e.at})` : ''}`);
+    for (const t of e.targets) console.log(`    ${t.mechanism.padEnd(15)} ${t.target.padEnd(40)} desired ${t.desired}  observed ${t.observed ?? '-'}  ${t.state}${t.error ? ` (${t.error.code})` : ''}`);
+  }
   console.log('  journal (newest first):');
   for (const j of body.journal) console.log(`    ${j.receivedAt}  ${j.node.padEnd(8)} ${j.type.padEnd(26)} ${j.outcome.padEnd(26)} ${j.reason}`);
   return 0;

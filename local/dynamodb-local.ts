@@ -62,9 +62,9 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIALOCAL', secretAccessKey: 'local' } });
 }
 
-/** Create vipswitch's two tables (idempotent). */
-export async function createTables(client: DynamoDBClient, names: { state: string; idempotency: string }): Promise<void> {
-  for (const input of [TABLE_DEFINITIONS.state(names.state), TABLE_DEFINITIONS.idempotency(names.idempotency)]) {
+/** Create vipswitch's state table, with its stream (idempotent). */
+export async function createTables(client: DynamoDBClient, names: { state: string }): Promise<void> {
+  for (const input of [TABLE_DEFINITIONS.state(names.state)]) {
     try {
       await client.send(new CreateTableCommand(input));
     } catch (error) {

@@ -1,5 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { startAwsEndpoint, type AwsEndpoint } from './aws-endpoint/index';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { latencyProfileFromEnv, startAwsEndpoint, type AwsEndpoint, type LatencyProfile } from './aws-endpoint/index';
+import { offlineInvoker, startStreamTrigger, type StreamTrigger } from './stream-trigger';
+import { triggerFailedPage } from '../shared/app/pages';
 import type { Topology } from './aws-endpoint/topology';
 import { DynamoDBClusterStore } from '../shared/adapters/dynamodb-cluster-store';
 import { startApiHost, type ApiHost } from './api-host';
@@ -9,7 +12,7 @@ import { freePort } from './ports';
 /** Table and topic names of the `local` stage (serverless.yml: `${service}-${stage}-...`). */
 export const LOCAL_NAMES = {
   state: 'vipswitch-local-state',
-  idempotency: 'vipswitch-local-idempotency',
+  actuate: 'vipswitch-local-actuate',
   topicArn: 'arn:aws:sns:us-east-1:000000000000:vipswitch-pages',
 } as const;
 
@@ -30,6 +33,8 @@ export interface LocalStack {
   dynamodbEndpoint: string;
   /** The local EC2 / Route53 / SNS endpoint, with its state view and fault injection. */
   aws: AwsEndpoint;
+  /** The actuator's trigger: the state table's stream → the actuate Lambda (as Lambda's event source mapping does). */
+  trigger: StreamTrigger;
   /** The store, on the same tables the Lambdas use (for `apply` and for assertions). */
   store: DynamoDBClusterStore;
   /** Environment that points AWS SDK clients at the local endpoints. */
@@ -47,7 +52,15 @@ export async function loadTopology(path: string): Promise<Topology> {
  * `topology`, and the Lambdas behind serverless-offline. Ports default to free ephemeral ones. Everything started
  * is stopped by `stop()`, also when start-up fails half way.
  */
-export async function startLocalStack(options: { topology: Topology; ports?: Partial<LocalStackPorts>; log?: (line: string) => void; env?: Record<string, string>; schedule?: boolean }): Promise<LocalStack> {
+export async function startLocalStack(options: {
+  topology: Topology;
+  ports?: Partial<LocalStackPorts>;
+  log?: (line: string) => void;
+  env?: Record<string, string>;
+  schedule?: boolean;
+  /** The local AWS endpoint's latency profile; default from VIPSWITCH_LATENCY (instant when unset). */
+  latency?: 'instant' | 'aws' | LatencyProfile;
+}): Promise<LocalStack> {
   const ports: LocalStackPorts = {
     api: options.ports?.api ?? (await freePort()),
     lambda: options.ports?.lambda ?? (await freePort()),
@@ -65,13 +78,13 @@ export async function startLocalStack(options: { topology: Topology; ports?: Par
         started.push(d);
         return d;
       }),
-      startAwsEndpoint({ port: ports.aws, topology: options.topology }).then((a) => {
+      startAwsEndpoint({ port: ports.aws, topology: options.topology, latency: options.latency ?? latencyProfileFromEnv() }).then((a) => {
         started.push({ stop: () => a.close() });
         return a;
       }),
     ]);
     const client = localDynamoClient(ddb.endpoint);
-    await createTables(client, { state: LOCAL_NAMES.state, idempotency: LOCAL_NAMES.idempotency });
+    await createTables(client, { state: LOCAL_NAMES.state });
     const env = {
       AWS_ACCESS_KEY_ID: 'AKIALOCAL',
       AWS_SECRET_ACCESS_KEY: 'local',
@@ -90,11 +103,30 @@ export async function startLocalStack(options: { topology: Topology; ports?: Par
       log: options.log,
     });
     started.push(api);
+    const lambdaUrl = `http://127.0.0.1:${ports.lambda}`;
+    const sns = new SNSClient({ endpoint: aws.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIALOCAL', secretAccessKey: 'local' } });
+    const trigger = await startStreamTrigger({
+      dynamodb: client,
+      endpoint: ddb.endpoint,
+      tableName: LOCAL_NAMES.state,
+      invoke: offlineInvoker(lambdaUrl, LOCAL_NAMES.actuate),
+      // The on-failure destination: the pages topic, as in serverless.yml.
+      onGiveUp: async (records, error) => {
+        const clusters = [...new Set(records.map((r) => (r.dynamodb?.Keys?.pk?.S ?? '').replace(/^(CLUSTER|JOURNAL)#/, '')))];
+        for (const cluster of clusters) {
+          const page = triggerFailedPage(cluster, `${records.length} change(s) not carried out: ${error}`);
+          await sns.send(new PublishCommand({ TopicArn: LOCAL_NAMES.topicArn, Subject: page.subject.slice(0, 99), Message: JSON.stringify(page), MessageAttributes: { severity: { DataType: 'String', StringValue: page.severity }, cluster: { DataType: 'String', StringValue: cluster }, type: { DataType: 'String', StringValue: page.type } } }));
+        }
+      },
+      log: options.log,
+    });
+    started.push({ stop: async () => { await trigger.stop(); sns.destroy(); } });
     const store = new DynamoDBClusterStore({ client, tableName: LOCAL_NAMES.state });
     return {
       apiUrl: api.url,
       eventsUrl: `${api.url}/v1/events`,
-      lambdaUrl: `http://127.0.0.1:${ports.lambda}`,
+      lambdaUrl,
+      trigger,
       dynamodbEndpoint: ddb.endpoint,
       aws,
       store,

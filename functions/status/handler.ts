@@ -3,6 +3,7 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { InvalidRequestError, NotFoundError } from '../../shared/domain/errors';
 import { errorResponder, jsonResponse } from '../../shared/middleware/error-responder';
+import type { TargetStatus } from '../../shared/ports/cluster-store';
 import { logger, store } from '../wiring';
 
 /** `GET /v1/clusters/{cluster}`: the fencing record, the members (never their keys) and the latest journal. */
@@ -12,9 +13,10 @@ async function status(request: APIGatewayProxyEventV2): Promise<APIGatewayProxyR
   const limitText = request.queryStringParameters?.journal ?? '20';
   const limit = Number(limitText);
   if (!Number.isInteger(limit) || limit < 0 || limit > 200) throw new InvalidRequestError('invalid_journal_limit', 'journal must be an integer 0..200');
-  const record = await store.getCluster(clusterId);
-  if (record === null) throw new NotFoundError('unknown_cluster', `cluster ${clusterId} is not registered`);
-  const [nodes, journal] = await Promise.all([store.listNodes(clusterId), limit > 0 ? store.readJournal(clusterId, limit) : Promise.resolve([])]);
+  const [loaded, journal] = await Promise.all([store.loadCluster(clusterId), limit > 0 ? store.readJournal(clusterId, limit) : Promise.resolve([])]);
+  if (loaded === null) throw new NotFoundError('unknown_cluster', `cluster ${clusterId} is not registered`);
+  const { record, targets } = loaded;
+  const nodes = loaded.nodes.map(({ hookKey: _secret, ...node }) => node);
   const { state } = record;
   return jsonResponse(200, {
     code: 'ok',
@@ -22,8 +24,34 @@ async function status(request: APIGatewayProxyEventV2): Promise<APIGatewayProxyR
     cluster: record.config,
     state,
     nodes,
+    endpoint: endpointStatus(state.epoch, targets),
     journal: journal.map(({ event, ...entry }) => ({ ...entry, source: event.source, facts: event.facts })),
   });
+}
+
+/**
+ * Where the endpoint stands, per target: desired (`to`) vs observed before the move (`from`), `converging` or
+ * `converged` (or `failed`), and when. A newer epoch than the actuator's last status is `converging` (not started yet).
+ */
+function endpointStatus(epoch: number, targets: TargetStatus | null) {
+  if (targets === null || targets.epoch < epoch) {
+    return { epoch, phase: epoch === 0 ? 'converged' : 'converging', since: targets?.at ?? null, at: null, targets: [] };
+  }
+  return {
+    epoch: targets.epoch,
+    phase: targets.phase,
+    since: targets.since,
+    at: targets.at,
+    targets: targets.targets.map((t) => ({
+      mechanism: t.mechanism,
+      target: t.target,
+      desired: t.to,
+      observed: t.result === 'in_place' || t.result === 'moved' || t.result === 'created' ? t.to : (t.from ?? null),
+      state: t.result === 'failed' ? 'failed' : t.result === 'superseded' ? 'converging' : 'converged',
+      result: t.result,
+      ...(t.error ? { error: t.error } : {}),
+    })),
+  };
 }
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()

@@ -1,13 +1,21 @@
-import { ConditionalCheckFailedException, TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ClusterConfig, NodeHealth, NodeRecord } from '../domain/cluster';
 import type { Decision } from '../domain/decide';
-import type { ClusterRecord, ClusterStore, JournalEntry, NodeWithKey } from '../ports/cluster-store';
+import type { ClusterRecord, ClusterStore, EventWrite, EventWriteOutcome, JournalEntry, LoadedCluster, NodeWithKey, StoredAnswer, TargetStatus } from '../ports/cluster-store';
 
 const STATE_SK = '#STATE';
+const TARGETS_SK = '#TARGETS';
 const clusterPk = (cluster: string) => `CLUSTER#${cluster}`;
 const nodeSk = (node: string) => `NODE#${node}`;
 const journalPk = (cluster: string) => `JOURNAL#${cluster}`;
+const eventKey = (cluster: string, id: string) => ({ pk: `EVENT#${cluster}#${id}`, sk: 'EVENT' });
+
+/** How long an event id's answer is kept for duplicates (the hook's spool gives up long before). */
+const EVENT_RETENTION_SECONDS = 7 * 24 * 3600;
+/** Transactions cancelled by a concurrent transaction on the same items (not a condition): tried again this often. */
+const MAX_CONFLICT_RETRIES = 4;
 
 /** How long journal entries are kept (TTL attribute `expiresAt`). */
 const JOURNAL_RETENTION_SECONDS = 90 * 24 * 3600;
@@ -37,19 +45,112 @@ export class DynamoDBClusterStore implements ClusterStore {
 
   async getCluster(cluster: string): Promise<ClusterRecord | null> {
     const { Item } = await this.#doc.send(new GetCommand({ TableName: this.#table, Key: { pk: clusterPk(cluster), sk: STATE_SK }, ConsistentRead: true }));
-    if (!Item) return null;
+    return Item ? toRecord(cluster, Item) : null;
+  }
+
+  async loadCluster(cluster: string): Promise<LoadedCluster | null> {
+    // One Query over the cluster's partition: the state item, every node item and the target status (a handful).
+    const items: Record<string, any>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#doc.send(
+        new QueryCommand({ TableName: this.#table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': clusterPk(cluster) }, ConsistentRead: true, ExclusiveStartKey: startKey }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    const state = items.find((i) => i.sk === STATE_SK);
+    if (!state) return null;
+    const targets = items.find((i) => i.sk === TARGETS_SK);
     return {
-      config: { cluster, tool: Item.tool, endpoints: Item.endpoints ?? {}, replayWindowSeconds: Item.replayWindowSeconds, fencing: Item.fencing ?? 'alert', dryRun: Item.dryRun === true },
-      state: {
-        cluster,
-        primary: Item.primary ?? null,
-        timeline: Item.timeline ?? 0,
-        epoch: Item.epoch ?? 0,
-        appliedEpoch: Item.appliedEpoch ?? 0,
-        systemIdentifier: Item.systemIdentifier ?? null,
-        updatedAt: Item.updatedAt,
-      },
+      record: toRecord(cluster, state),
+      nodes: items.filter((i) => String(i.sk).startsWith('NODE#')).map((i) => ({ ...toNode(cluster, i), hookKey: i.hookKey })),
+      targets: targets ? (targets.status as TargetStatus) : null,
     };
+  }
+
+  async currentEpoch(cluster: string): Promise<number> {
+    const { Item } = await this.#doc.send(
+      new GetCommand({ TableName: this.#table, Key: { pk: clusterPk(cluster), sk: STATE_SK }, ConsistentRead: true, ProjectionExpression: 'epoch' }),
+    );
+    return Item ? Number(Item.epoch ?? 0) : -1;
+  }
+
+  async recordEvent(write: EventWrite): Promise<EventWriteOutcome> {
+    const { entry } = write;
+    const now = this.#now();
+    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [];
+    const roles: Array<'replay' | 'event' | 'journal' | 'state' | 'node'> = [];
+    if (write.replay) {
+      roles.push('replay');
+      items.push({
+        Put: {
+          TableName: this.#table,
+          Item: { pk: `REPLAY#${write.replay.digest}`, sk: 'REPLAY', expiresAt: write.replay.expiresAt },
+          // An expired item may linger until DynamoDB's TTL sweep removes it: it no longer counts.
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+          ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
+        },
+      });
+    }
+    roles.push('event');
+    items.push({
+      Put: {
+        TableName: this.#table,
+        Item: { ...eventKey(entry.cluster, entry.eventId), payloadHash: write.payloadHash, answer: write.answer, expiresAt: Math.floor(now.getTime() / 1000) + EVENT_RETENTION_SECONDS },
+        ConditionExpression: 'attribute_not_exists(pk)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    });
+    roles.push('journal');
+    items.push({ Put: { TableName: this.#table, Item: this.#journalItem(entry) } });
+    if (write.claim) {
+      roles.push('state', 'node');
+      items.push({ Update: this.#claimUpdate(write.claim.decision, write.claim.expectedEpoch, entry.cluster, now.toISOString()) }, { Update: this.#primaryHealthUpdate(entry.cluster, write.claim.decision.primary, now.toISOString()) });
+    } else if (write.health) {
+      roles.push('node');
+      items.push({
+        Update: {
+          TableName: this.#table,
+          Key: { pk: clusterPk(entry.cluster), sk: nodeSk(entry.node) },
+          ConditionExpression: 'attribute_exists(pk)',
+          UpdateExpression: 'SET health = :h, healthAt = :now',
+          ExpressionAttributeValues: { ':h': write.health, ':now': now.toISOString() },
+        },
+      });
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#doc.send(new TransactWriteCommand({ TransactItems: items }));
+        return { kind: 'recorded' };
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        const failed = (role: (typeof roles)[number]) => reasons[roles.indexOf(role)]?.Code === 'ConditionalCheckFailed';
+        if (failed('replay')) return { kind: 'replay' };
+        if (failed('event')) {
+          const old = reasons[roles.indexOf('event')]?.Item;
+          const stored = old ? { payloadHash: String(old.payloadHash?.S ?? ''), answer: unmarshallAnswer(old.answer) } : await this.#readEvent(entry.cluster, entry.eventId);
+          if (stored) return { kind: 'duplicate', ...stored };
+          continue; // expired between the write and the read: nothing stands in the way any more
+        }
+        if (failed('state') || failed('node')) return { kind: 'lost' };
+        if (reasons.some((r) => r.Code === 'TransactionConflict') && attempt < MAX_CONFLICT_RETRIES) {
+          await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * (attempt + 1)));
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+
+  async recordTargets(cluster: string, status: TargetStatus): Promise<void> {
+    await this.#doc.send(new PutCommand({ TableName: this.#table, Item: { pk: clusterPk(cluster), sk: TARGETS_SK, status } }));
+  }
+
+  async #readEvent(cluster: string, id: string): Promise<{ payloadHash: string; answer: StoredAnswer } | null> {
+    const { Item } = await this.#doc.send(new GetCommand({ TableName: this.#table, Key: eventKey(cluster, id), ConsistentRead: true }));
+    return Item ? { payloadHash: String(Item.payloadHash), answer: Item.answer as StoredAnswer } : null;
   }
 
   async getNode(cluster: string, node: string): Promise<NodeWithKey | null> {
@@ -88,37 +189,8 @@ export class DynamoDBClusterStore implements ClusterStore {
       await this.#doc.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Update: {
-                TableName: this.#table,
-                Key: { pk: clusterPk(entry.cluster), sk: STATE_SK },
-                // The fencing invariant, re-checked on the stored item: same epoch as read, and
-                // (newer timeline, or first primary, or the recorded primary re-asserting on its timeline),
-                // and the system identifier unchanged (or not yet pinned).
-                ConditionExpression:
-                  'epoch = :expected AND (#tl < :tl OR attribute_not_exists(#p) OR attribute_type(#p, :NULL) OR (#tl = :tl AND #p = :node)) ' +
-                  'AND (attribute_not_exists(#sid) OR attribute_type(#sid, :NULL) OR #sid = :sid)',
-                UpdateExpression: 'SET #p = :node, #tl = :tl, epoch = :epoch, #sid = :sid, updatedAt = :now',
-                ExpressionAttributeNames: { '#p': 'primary', '#tl': 'timeline', '#sid': 'systemIdentifier' },
-                ExpressionAttributeValues: {
-                  ':expected': expectedEpoch,
-                  ':tl': decision.timeline,
-                  ':node': decision.primary,
-                  ':epoch': decision.epoch,
-                  ':sid': decision.systemIdentifier,
-                  ':NULL': 'NULL',
-                  ':now': now,
-                },
-              },
-            },
-            {
-              ConditionCheck: {
-                TableName: this.#table,
-                Key: { pk: clusterPk(entry.cluster), sk: nodeSk(decision.primary) },
-                ConditionExpression: 'attribute_exists(pk) AND fenced = :false',
-                ExpressionAttributeValues: { ':false': false },
-              },
-            },
+            { Update: this.#claimUpdate(decision, expectedEpoch, entry.cluster, now) },
+            { Update: this.#primaryHealthUpdate(entry.cluster, decision.primary, now) },
             { Put: { TableName: this.#table, Item: this.#journalItem(entry) } },
           ],
         }),
@@ -128,6 +200,42 @@ export class DynamoDBClusterStore implements ClusterStore {
       if (isConditionFailure(error)) return 'lost';
       throw error;
     }
+  }
+
+  /**
+   * The fencing invariant, re-checked on the stored item: same epoch as read, and (newer timeline, or first primary,
+   * or the recorded primary re-asserting on its timeline), and the system identifier unchanged (or not yet pinned).
+   */
+  #claimUpdate(decision: Extract<Decision, { outcome: 'accepted' }>, expectedEpoch: number, cluster: string, now: string) {
+    return {
+      TableName: this.#table,
+      Key: { pk: clusterPk(cluster), sk: STATE_SK },
+      ConditionExpression:
+        'epoch = :expected AND (#tl < :tl OR attribute_not_exists(#p) OR attribute_type(#p, :NULL) OR (#tl = :tl AND #p = :node)) ' +
+        'AND (attribute_not_exists(#sid) OR attribute_type(#sid, :NULL) OR #sid = :sid)',
+      UpdateExpression: 'SET #p = :node, #tl = :tl, epoch = :epoch, #sid = :sid, updatedAt = :now, committedAt = :now',
+      ExpressionAttributeNames: { '#p': 'primary', '#tl': 'timeline', '#sid': 'systemIdentifier' },
+      ExpressionAttributeValues: {
+        ':expected': expectedEpoch,
+        ':tl': decision.timeline,
+        ':node': decision.primary,
+        ':epoch': decision.epoch,
+        ':sid': decision.systemIdentifier,
+        ':NULL': 'NULL',
+        ':now': now,
+      },
+    };
+  }
+
+  /** The winner is registered and not fenced (checked in the same transaction), and its health becomes `primary`. */
+  #primaryHealthUpdate(cluster: string, node: string, now: string) {
+    return {
+      TableName: this.#table,
+      Key: { pk: clusterPk(cluster), sk: nodeSk(node) },
+      ConditionExpression: 'attribute_exists(pk) AND fenced = :false',
+      UpdateExpression: 'SET health = :primary, healthAt = :now',
+      ExpressionAttributeValues: { ':false': false, ':primary': 'primary', ':now': now },
+    };
   }
 
   async journal(entry: JournalEntry): Promise<void> {
@@ -157,24 +265,6 @@ export class DynamoDBClusterStore implements ClusterStore {
           ConditionExpression: 'epoch = :e AND (attribute_not_exists(appliedEpoch) OR appliedEpoch <= :e)',
           UpdateExpression: 'SET appliedEpoch = :e, appliedAt = :now',
           ExpressionAttributeValues: { ':e': epoch, ':now': this.#now().toISOString() },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
-  }
-
-  async rememberSignature(digest: string, expiresAt: number): Promise<boolean> {
-    try {
-      await this.#doc.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: { pk: `REPLAY#${digest}`, sk: 'REPLAY', expiresAt },
-          // An expired item may linger until DynamoDB's TTL sweep removes it: it no longer counts.
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
-          ExpressionAttributeValues: { ':now': Math.floor(this.#now().getTime() / 1000) },
         }),
       );
       return true;
@@ -214,19 +304,22 @@ export class DynamoDBClusterStore implements ClusterStore {
       }),
     );
     for (const node of nodes) {
+      // An update, not a put: the node's health (learned from its own events) survives a re-apply.
       await this.#doc.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.#table,
-          Item: {
-            pk: clusterPk(config.cluster),
-            sk: nodeSk(node.name),
-            name: node.name,
-            repmgrNodeId: node.repmgrNodeId,
-            eni: node.eni,
-            instanceId: node.instanceId,
-            privateIp: node.privateIp,
-            fenced: node.fenced,
-            hookKey: node.hookKey,
+          Key: { pk: clusterPk(config.cluster), sk: nodeSk(node.name) },
+          UpdateExpression: 'SET #n = :n, repmgrNodeId = :id, eni = :eni, instanceId = :iid, privateIp = :ip, fenced = :f, hookKey = :k, health = if_not_exists(health, :unknown)',
+          ExpressionAttributeNames: { '#n': 'name' },
+          ExpressionAttributeValues: {
+            ':n': node.name,
+            ':id': node.repmgrNodeId,
+            ':eni': node.eni,
+            ':iid': node.instanceId,
+            ':ip': node.privateIp,
+            ':f': node.fenced,
+            ':k': node.hookKey,
+            ':unknown': 'unknown',
           },
         }),
       );
@@ -279,9 +372,32 @@ export class DynamoDBClusterStore implements ClusterStore {
       pk: journalPk(entry.cluster),
       sk: `${entry.receivedAt}#${entry.eventId}#${entry.outcome}`,
       entry,
+      // Top-level flags, so the stream trigger's filter can select the entries the actuator acts on.
+      ...(entry.page ? { page: true } : {}),
+      ...(entry.fence ? { fence: true } : {}),
       expiresAt: Math.floor(this.#now().getTime() / 1000) + JOURNAL_RETENTION_SECONDS,
     };
   }
+}
+
+function toRecord(cluster: string, Item: Record<string, any>): ClusterRecord {
+  return {
+    config: { cluster, tool: Item.tool, endpoints: Item.endpoints ?? {}, replayWindowSeconds: Item.replayWindowSeconds, fencing: Item.fencing ?? 'alert', dryRun: Item.dryRun === true },
+    state: {
+      cluster,
+      primary: Item.primary ?? null,
+      timeline: Item.timeline ?? 0,
+      epoch: Item.epoch ?? 0,
+      appliedEpoch: Item.appliedEpoch ?? 0,
+      systemIdentifier: Item.systemIdentifier ?? null,
+      updatedAt: Item.updatedAt,
+    },
+  };
+}
+
+/** The stored answer from a raw (marshalled) item of a cancelled transaction. */
+function unmarshallAnswer(value: AttributeValue | undefined): StoredAnswer {
+  return (value ? unmarshall({ answer: value }).answer : { status: 500, body: { code: 'internal_error', message: 'stored answer unreadable' } }) as StoredAnswer;
 }
 
 function toNode(cluster: string, item: Record<string, any>): NodeRecord {
@@ -297,7 +413,7 @@ function toNode(cluster: string, item: Record<string, any>): NodeRecord {
   };
 }
 
-/** Table definitions, shared by the local stack and mirrored by serverless.yml's resources. */
+/** The table definition, shared by the local stack and mirrored by serverless.yml's resources. */
 export const TABLE_DEFINITIONS = {
   state: (tableName: string) => ({
     TableName: tableName,
@@ -310,11 +426,7 @@ export const TABLE_DEFINITIONS = {
       { AttributeName: 'pk', KeyType: 'HASH' as const },
       { AttributeName: 'sk', KeyType: 'RANGE' as const },
     ],
-  }),
-  idempotency: (tableName: string) => ({
-    TableName: tableName,
-    BillingMode: 'PAY_PER_REQUEST' as const,
-    AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' as const }],
-    KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' as const }],
+    // The actuator's trigger: every committed change, in order per item (serverless.yml: StreamSpecification).
+    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' as const },
   }),
 } as const;

@@ -1,12 +1,18 @@
 import { createHash } from 'node:crypto';
 import { AuthenticationError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../domain/errors';
 import { HEADER, verifySignature } from '../protocol/signature';
-import type { ClusterRecord, ClusterStore, NodeWithKey } from '../ports/cluster-store';
+import type { ClusterStore, LoadedCluster, NodeWithKey } from '../ports/cluster-store';
 
 export interface AuthenticatedRequest {
-  cluster: ClusterRecord;
+  /** The cluster as read for this request (one Query): passed down, never read again. */
+  loaded: LoadedCluster;
   node: NodeWithKey;
   rawBody: string;
+  /**
+   * The replay guard for this signature, written by the event's transaction (not here: one round trip fewer). The same
+   * signed request twice is then refused as `replayed_request`.
+   */
+  replay: { digest: string; expiresAt: number };
 }
 
 /** Decode the body exactly as sent (the signature covers these bytes) and enforce the size limit. */
@@ -19,8 +25,9 @@ export function rawBodyOf(body: string | undefined, isBase64Encoded: boolean | u
 
 /**
  * Check who sent a request: the node header names a registered node, the timestamp is within the cluster's replay
- * window, the HMAC over `timestamp.body` matches (constant time), and this exact signature was not seen before.
- * @throws NotFoundError (unknown cluster/node), AuthenticationError (signature, skew, replay), InvalidRequestError.
+ * window and the HMAC over `timestamp.body` matches (constant time). One read: the cluster's partition. Replays are
+ * refused when the event is recorded (see {@link AuthenticatedRequest.replay}).
+ * @throws NotFoundError (unknown cluster/node), AuthenticationError (signature, skew), InvalidRequestError.
  */
 export async function authenticate(
   store: ClusterStore,
@@ -38,11 +45,11 @@ export async function authenticate(
   if (!match) throw new InvalidRequestError('invalid_node_header', `${HEADER.node} must be "<cluster>/<node>"`);
   const [, clusterId = '', nodeName = ''] = match;
   if (!/^\d{1,12}$/.test(timestamp)) throw new AuthenticationError('invalid_timestamp', `${HEADER.timestamp} must be unix seconds`);
-  const cluster = await store.getCluster(clusterId);
-  if (cluster === null) throw new NotFoundError('unknown_cluster', `cluster ${clusterId} is not registered`);
-  const node = await store.getNode(clusterId, nodeName);
-  if (node === null) throw new NotFoundError('unknown_node', `node ${nodeName} is not registered in cluster ${clusterId}`);
-  const window = cluster.config.replayWindowSeconds;
+  const loaded = await store.loadCluster(clusterId);
+  if (loaded === null) throw new NotFoundError('unknown_cluster', `cluster ${clusterId} is not registered`);
+  const node = loaded.nodes.find((n) => n.name === nodeName);
+  if (node === undefined) throw new NotFoundError('unknown_node', `node ${nodeName} is not registered in cluster ${clusterId}`);
+  const window = loaded.record.config.replayWindowSeconds;
   const skew = nowSeconds - Number(timestamp);
   if (Math.abs(skew) > window) {
     throw new AuthenticationError('timestamp_out_of_window', `timestamp is ${Math.round(skew)} s off the server clock; the window is ±${window} s (check NTP on the node)`);
@@ -51,8 +58,5 @@ export async function authenticate(
     throw new AuthenticationError('bad_signature', 'signature does not match (wrong key for this node, or the body was altered)');
   }
   const digest = createHash('sha256').update(signature).digest('hex');
-  if (!(await store.rememberSignature(digest, Number(timestamp) + window + 1))) {
-    throw new AuthenticationError('replayed_request', 'this signed request was already received; a retry must be signed again');
-  }
-  return { cluster, node, rawBody };
+  return { loaded, node, rawBody, replay: { digest, expiresAt: Number(timestamp) + window + 1 } };
 }

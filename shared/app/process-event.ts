@@ -1,210 +1,210 @@
+import { createHash } from 'node:crypto';
 import { EventKind } from '../domain/classify';
 import { decide, type Decision } from '../domain/decide';
+import { AuthenticationError, ConflictError } from '../domain/errors';
 import { healthFromEvent } from '../domain/health';
-import type { ClusterConfig, NodeRecord } from '../domain/cluster';
+import type { ClusterConfig, EndpointConfig, EndpointTarget, NodeRecord } from '../domain/cluster';
 import type { VipEvent } from '../domain/event';
-import type { Alerter } from '../ports/alerter';
-import type { ActionReport, ClusterRecord, ClusterStore, JournalEntry } from '../ports/cluster-store';
-import type { EndpointActuator } from '../ports/endpoint-actuator';
-import type { InstanceFencer } from '../ports/instance-fencer';
-import { converge, endpointTarget, type ConvergeResult } from './converge';
+import type { ClusterStore, JournalEntry, LoadedCluster } from '../ports/cluster-store';
+import { AnswerCode, DecisionWord, ErrorCode, type DryRunAnswer, type EventAnswer } from '../protocol/answers';
+import { endpointTarget } from './converge';
+
+export type { EventAnswer } from '../protocol/answers';
 
 export interface ProcessDeps {
-  store: ClusterStore;
-  actuator: EndpointActuator;
-  alerter: Alerter;
-  fencer: InstanceFencer;
+  store: Pick<ClusterStore, 'loadCluster' | 'recordEvent'>;
   now: () => Date;
 }
 
-/** The answer to one event, as DESIGN.md's table: status plus a JSON body that always has `code` and `message`. */
-export interface EventAnswer {
-  status: 200 | 409;
-  body: {
-    code: string;
-    message: string;
-    decision: 'accepted' | 'ignored' | 'duplicate' | 'rejected';
-    epoch?: number;
-    primary?: string | null;
-    timeline?: number;
-    actions?: ActionReport[];
-    converged?: boolean;
-    dryRun?: boolean;
-    [key: string]: unknown;
-  };
+/** One authenticated, validated event, with what was read to authenticate it (passed down, not read again). */
+export interface EventInput {
+  event: VipEvent;
+  loaded: LoadedCluster;
+  /** The replay guard of the request's signature; null for an operator's call. */
+  replay: { digest: string; expiresAt: number } | null;
 }
 
 /** Races lost to a concurrent claim before giving up: each loss means someone else advanced the epoch. */
 const MAX_COMMIT_ATTEMPTS = 5;
 
 /**
- * Decide on one authenticated, validated event and carry the decision out: commit (fencing), move the endpoint,
- * journal, page, fence. With `dryRun` (the cluster's setting or the request's), decide and plan only: nothing is
- * committed, moved, journaled or paged. Throws only for infrastructure faults (the event is then not journaled and
- * the hook retries it).
+ * Decide on one event and record it: the fencing transaction (the claim, the journal entry, the event id, the replay
+ * guard, the node's health) is the only write, and the answer follows it at once. Nothing here calls EC2, Route 53
+ * or SNS: the committed change triggers the actuator (DynamoDB Streams), which moves the endpoint, pages and fences.
+ *
+ * Round trips: none when `loaded` is fresh and the transaction wins (one per lost race, to re-read). With `dryRun`
+ * (the request's or the cluster's), decide and plan only: nothing is written.
+ * @throws AuthenticationError `replayed_request`, ConflictError `event_id_reused`; infrastructure faults as they come.
  */
-export async function processEvent(deps: ProcessDeps, event: VipEvent, node: NodeRecord, options: { dryRun?: boolean } = {}): Promise<EventAnswer> {
-  for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt++) {
-    const record = await deps.store.getCluster(event.cluster);
-    if (record === null) throw new Error(`cluster ${event.cluster} vanished while processing`);
-    const decision = decide(record.state, node, event);
-    if (options.dryRun || record.config.dryRun) return planOnly(deps, record, node, decision);
-    const receivedAt = deps.now().toISOString();
-    if (decision.outcome === 'accepted') {
-      const entry = journalEntry(event, decision, receivedAt, decision.epoch);
-      if ((await deps.store.commitClaim(decision, record.state.epoch, entry)) === 'lost') continue;
-      await deps.store.setNodeHealth(event.cluster, node.name, 'primary');
-      const result = await converge(deps, record.config.cluster);
-      if (!result.converged) await pageActuationFailure(deps, event, result);
-      return {
-        status: 200,
-        body: { code: 'accepted', decision: 'accepted', message: decision.reason, epoch: decision.epoch, primary: decision.primary, timeline: decision.timeline, actions: result.actions, converged: result.converged },
+export async function processEvent(deps: ProcessDeps, input: EventInput, options: { dryRun?: boolean } = {}): Promise<EventAnswer> {
+  const { event } = input;
+  const payloadHash = hashEvent(event);
+  let loaded = input.loaded;
+  for (let attempt = 1; ; attempt++) {
+    const node = loaded.nodes.find((n) => n.name === event.node);
+    if (node === undefined) throw new Error(`node ${event.node} vanished from ${event.cluster} while processing`);
+    const { record } = loaded;
+    let decision = decide(record.state, node, event, loaded.targets);
+    if (options.dryRun || record.config.dryRun) return planOnly(record.config.endpoints, endpointTarget(node, loaded.nodes), decision);
+    if (attempt > MAX_COMMIT_ATTEMPTS && decision.outcome === 'accepted') {
+      // Every attempt lost a race: others kept advancing the epoch. Re-reading once more can only make this claim older.
+      decision = {
+        outcome: 'stale_claim',
+        reason: `${node.name} lost ${MAX_COMMIT_ATTEMPTS} races to newer claims`,
+        current: { primary: record.state.primary, timeline: record.state.timeline, epoch: record.state.epoch },
+        claimedTimeline: event.facts?.timeline ?? 0,
       };
     }
-    await deps.store.journal(journalEntry(event, decision, receivedAt, record.state.epoch));
-    await followHealth(deps, record, event, decision);
-    return answerFor(deps, record.config, event, node, decision);
-  }
-  // Every attempt lost a race: others kept advancing the epoch. Re-reading once more can only make this claim older.
-  const record = await deps.store.getCluster(event.cluster);
-  const decision: Extract<Decision, { outcome: 'stale_claim' }> = {
-    outcome: 'stale_claim',
-    reason: `${node.name} lost ${MAX_COMMIT_ATTEMPTS} races to newer claims`,
-    current: { primary: record?.state.primary ?? null, timeline: record?.state.timeline ?? 0, epoch: record?.state.epoch ?? 0 },
-    claimedTimeline: event.facts?.timeline ?? 0,
-  };
-  await deps.store.journal(journalEntry(event, decision, deps.now().toISOString(), decision.current.epoch));
-  return answerFor(deps, record!.config, event, node, decision);
-}
-
-/** Dry run: the decision, and for a winning claim the actions it would take. Reads only. */
-async function planOnly(deps: ProcessDeps, record: ClusterRecord, node: NodeRecord, decision: Decision): Promise<EventAnswer> {
-  if (decision.outcome !== 'accepted') {
-    const status = decision.outcome === 'ignored' ? 200 : 409;
-    return { status, body: { code: decision.outcome, decision: status === 200 ? 'ignored' : 'rejected', message: `dry run: ${decision.reason}`, dryRun: true } };
-  }
-  const nodes = await deps.store.listNodes(record.config.cluster);
-  const plan = await deps.actuator.pointAt(record.config.endpoints, endpointTarget(node, nodes), { plan: true });
-  return {
-    status: 200,
-    body: { code: 'dry_run', decision: 'accepted', message: `dry run: ${decision.reason}; nothing was changed`, dryRun: true, epoch: decision.epoch, primary: decision.primary, timeline: decision.timeline, actions: plan },
-  };
-}
-
-/** Keep the node's health, and let reader records follow a replica joining or leaving. */
-async function followHealth(deps: ProcessDeps, record: ClusterRecord, event: VipEvent, decision: Decision): Promise<void> {
-  const health = healthFromEvent(event, decision);
-  if (health === null) return;
-  const changed = await deps.store.setNodeHealth(event.cluster, event.node, health);
-  if (changed && record.config.endpoints.route53?.readerRecord && record.state.primary !== null) {
-    const result = await converge(deps, record.config.cluster);
-    if (!result.converged) await pageActuationFailure(deps, event, result);
-  }
-}
-
-function journalEntry(event: VipEvent, decision: Decision, receivedAt: string, epoch: number | null): JournalEntry {
-  return { cluster: event.cluster, eventId: event.id, receivedAt, node: event.node, type: event.type, outcome: decision.outcome, reason: decision.reason, epoch, event };
-}
-
-async function answerFor(deps: ProcessDeps, config: ClusterConfig, event: VipEvent, node: NodeRecord, decision: Exclude<Decision, { outcome: 'accepted' }>): Promise<EventAnswer> {
-  switch (decision.outcome) {
-    case 'ignored':
-      if (decision.kind === EventKind.Fault) {
-        await deps.alerter.page({
-          severity: event.type === 'repmgrd_failover_aborted' || event.type === 'repmgrd_promote_error' ? 'critical' : 'warning',
-          cluster: event.cluster,
-          type: event.type,
-          subject: `vipswitch ${event.cluster}: ${event.type} on ${event.node}`,
-          message: `${event.source} reported ${event.type}${event.success ? '' : ' (failed)'} on ${event.node}: ${event.details || '(no details)'}`,
-          details: { eventId: event.id, node: event.node, success: event.success },
-        });
+    const answer = answerFor(record.config, node, decision);
+    const health = healthFromEvent(event, decision);
+    const outcome = await deps.store.recordEvent({
+      entry: journalEntry(event, decision, record.config, node, deps.now().toISOString(), decision.outcome === 'accepted' ? decision.epoch : record.state.epoch),
+      replay: input.replay,
+      payloadHash,
+      answer,
+      ...(decision.outcome === 'accepted' ? { claim: { decision, expectedEpoch: record.state.epoch } } : {}),
+      // Only a real change: a write known to fail (or to change nothing) is never sent.
+      ...(decision.outcome !== 'accepted' && health !== null && health !== node.health ? { health } : {}),
+    });
+    switch (outcome.kind) {
+      case 'recorded':
+        return answer;
+      case 'replay':
+        throw new AuthenticationError(ErrorCode.ReplayedRequest, 'this signed request was already received; a retry must be signed again');
+      case 'duplicate':
+        if (outcome.payloadHash !== payloadHash) throw new ConflictError(ErrorCode.EventIdReused, `event id ${event.id} was already used for a different event`);
+        return {
+          status: 200,
+          body: { code: AnswerCode.Duplicate, decision: DecisionWord.Duplicate, message: 'this event id was already processed; `first` is the answer it got', first: outcome.answer as never },
+        };
+      case 'lost': {
+        const fresh = await deps.store.loadCluster(event.cluster);
+        if (fresh === null) throw new Error(`cluster ${event.cluster} vanished while processing`);
+        loaded = fresh;
       }
-      return { status: 200, body: { code: 'ignored', decision: 'ignored', message: decision.reason, kind: decision.kind } };
-    case 'stale_claim': {
-      const fencing = await fenceStaleNode(deps, config, event, node, decision);
-      await deps.alerter.page({
-        severity: 'critical',
-        cluster: event.cluster,
-        type: 'stale_claim',
-        subject: `vipswitch ${event.cluster}: stale primary claim from ${event.node} (possible split brain)`,
-        message: `${decision.reason}. The endpoint stays on ${decision.current.primary ?? 'no node'}. ${fencing.summary}`,
-        details: { eventId: event.id, node: event.node, claimedTimeline: decision.claimedTimeline, current: decision.current, fencing: fencing.action },
-      });
+    }
+  }
+}
+
+/** The same event always hashes the same (the schema fixes the key order): a resend is a duplicate, an edit is not. */
+function hashEvent(event: VipEvent): string {
+  return createHash('sha256').update(JSON.stringify(event)).digest('hex');
+}
+
+/** The answer to a decision (DESIGN.md's table). A winning claim is 202: committed, the move follows. */
+function answerFor(config: ClusterConfig, node: NodeRecord, decision: Decision): EventAnswer {
+  switch (decision.outcome) {
+    case 'accepted':
+      return {
+        status: 202,
+        body: {
+          code: AnswerCode.Accepted,
+          decision: DecisionWord.Accepted,
+          message: `${decision.reason}; committed at epoch ${decision.epoch}, the endpoint moves asynchronously`,
+          epoch: decision.epoch,
+          primary: decision.primary,
+          timeline: decision.timeline,
+          actuation: 'pending',
+        },
+      };
+    case 'ignored':
+      return { status: 200, body: { code: AnswerCode.Ignored, decision: DecisionWord.Ignored, message: decision.reason, kind: decision.kind } };
+    case 'stale_claim':
       return {
         status: 409,
         body: {
-          code: 'stale_claim',
-          decision: 'rejected',
+          code: AnswerCode.StaleClaim,
+          decision: DecisionWord.Rejected,
           message: decision.reason,
           primary: decision.current.primary,
           timeline: decision.current.timeline,
           epoch: decision.current.epoch,
-          fencing: fencing.action,
+          fencing: fencingPlan(config, node, decision),
         },
       };
-    }
     case 'unverified_claim':
-      await deps.alerter.page({
-        severity: 'critical',
-        cluster: event.cluster,
-        type: 'unverified_claim',
-        subject: `vipswitch ${event.cluster}: unverified primary claim from ${event.node}`,
-        message: decision.reason,
-        details: { eventId: event.id, node: event.node, type: event.type },
-      });
-      return { status: 409, body: { code: 'unverified_claim', decision: 'rejected', message: decision.reason } };
+      return { status: 409, body: { code: AnswerCode.UnverifiedClaim, decision: DecisionWord.Rejected, message: decision.reason } };
     case 'system_identifier_mismatch':
-      await deps.alerter.page({
-        severity: 'critical',
-        cluster: event.cluster,
-        type: 'system_identifier_mismatch',
-        subject: `vipswitch ${event.cluster}: ${event.node} reports another cluster's system identifier`,
-        message: decision.reason,
-        details: { eventId: event.id, node: event.node, expected: decision.expected, got: decision.got },
-      });
-      return { status: 409, body: { code: 'system_identifier_mismatch', decision: 'rejected', message: decision.reason } };
+      return { status: 409, body: { code: AnswerCode.SystemIdentifierMismatch, decision: DecisionWord.Rejected, message: decision.reason } };
   }
 }
 
-/**
- * The cluster's fencing policy against a node whose claim lost. Never against the current primary; always journaled.
- */
-async function fenceStaleNode(
-  deps: ProcessDeps,
-  config: ClusterConfig,
-  event: VipEvent,
-  node: NodeRecord,
-  decision: Extract<Decision, { outcome: 'stale_claim' }>,
-): Promise<{ action: Record<string, unknown>; summary: string }> {
-  if (config.fencing !== 'stop-instance') return { action: { policy: 'alert' }, summary: 'Policy: alert only.' };
-  if (node.name === decision.current.primary) return { action: { policy: 'stop-instance', result: 'skipped', why: 'node is the current primary' }, summary: 'Not fenced: it is the current primary.' };
-  if (node.instanceId === null) return { action: { policy: 'stop-instance', result: 'skipped', why: 'no instanceId registered' }, summary: 'Not fenced: no instance id registered.' };
-  const outcome = await deps.fencer.stop(node.instanceId);
-  const action = outcome.ok
-    ? { policy: 'stop-instance', result: 'stopped', instanceId: node.instanceId, state: outcome.state }
-    : { policy: 'stop-instance', result: 'failed', instanceId: node.instanceId, error: outcome.error };
-  await deps.store.journal({
-    cluster: event.cluster,
-    eventId: event.id,
-    receivedAt: deps.now().toISOString(),
-    node: node.name,
-    type: 'stop_instance',
-    outcome: 'fencing_action',
-    reason: outcome.ok ? `stopped ${node.instanceId} (${node.name}) after its stale claim` : `could not stop ${node.instanceId}: ${outcome.error.code}`,
-    epoch: decision.current.epoch,
-    event,
-  });
-  return { action, summary: outcome.ok ? `Fenced: instance ${node.instanceId} stopped (Force).` : `Fencing FAILED: ${outcome.error.code} ${outcome.error.message}` };
+/** What the cluster's fencing policy will do about a stale claim's node (the actuator carries it out). */
+function fencingPlan(config: ClusterConfig, node: NodeRecord, decision: Extract<Decision, { outcome: 'stale_claim' }>): Record<string, unknown> {
+  if (config.fencing !== 'stop-instance') return { policy: 'alert' };
+  if (node.name === decision.current.primary) return { policy: 'stop-instance', result: 'skipped', why: 'node is the current primary' };
+  if (node.instanceId === null) return { policy: 'stop-instance', result: 'skipped', why: 'no instanceId registered' };
+  return { policy: 'stop-instance', result: 'scheduled', instanceId: node.instanceId };
 }
 
-async function pageActuationFailure(deps: ProcessDeps, event: VipEvent, result: ConvergeResult): Promise<void> {
-  const failed = result.actions.filter((a) => a.result === 'failed');
-  await deps.alerter.page({
-    severity: 'critical',
-    cluster: event.cluster,
-    type: 'actuation_failed',
-    subject: `vipswitch ${event.cluster}: endpoint move incomplete`,
-    message: `${failed.length} target(s) failed: ${failed.map((a) => `${a.target}: ${a.error?.code}`).join('; ')}; reconcile will retry`,
-    details: { eventId: event.id, actions: result.actions },
-  });
+/** The journal entry, with what the actuator needs to page and fence after the answer. */
+function journalEntry(event: VipEvent, decision: Decision, config: ClusterConfig, node: NodeRecord, receivedAt: string, epoch: number | null): JournalEntry {
+  const entry: JournalEntry = { cluster: event.cluster, eventId: event.id, receivedAt, node: event.node, type: event.type, outcome: decision.outcome, reason: decision.reason, epoch, event };
+  switch (decision.outcome) {
+    case 'ignored':
+      if (decision.kind === EventKind.Fault) entry.page = true;
+      break;
+    case 'stale_claim': {
+      const fencing = fencingPlan(config, node, decision);
+      entry.details = { current: decision.current, claimedTimeline: decision.claimedTimeline, fencing };
+      entry.page = true;
+      if (fencing.result === 'scheduled') entry.fence = true;
+      break;
+    }
+    case 'unverified_claim':
+      entry.page = true;
+      break;
+    case 'system_identifier_mismatch':
+      entry.details = { expected: decision.expected, got: decision.got };
+      entry.page = true;
+      break;
+    case 'accepted':
+      entry.details = { previousPrimary: decision.previousPrimary, kind: decision.kind };
+      break;
+  }
+  return entry;
+}
+
+/** Dry run: the decision, and for a winning claim the desired targets. Pure: no read of AWS, no write. */
+function planOnly(endpoints: EndpointConfig, target: EndpointTarget, decision: Decision): EventAnswer {
+  if (decision.outcome !== 'accepted') {
+    const body: DryRunAnswer = {
+      code: decision.outcome,
+      decision: decision.outcome === 'ignored' ? DecisionWord.Ignored : DecisionWord.Rejected,
+      message: `dry run: ${decision.reason}`,
+      dryRun: true,
+    };
+    return decision.outcome === 'ignored' ? { status: 200, body } : { status: 409, body };
+  }
+  return {
+    status: 200,
+    body: {
+      code: AnswerCode.DryRun,
+      decision: DecisionWord.Accepted,
+      message: `dry run: ${decision.reason}; nothing was changed`,
+      dryRun: true,
+      epoch: decision.epoch,
+      primary: decision.primary,
+      timeline: decision.timeline,
+      actions: desiredTargets(endpoints, target),
+    },
+  };
+}
+
+/** Every target the endpoint config names, and what it should point at for `target`. */
+export function desiredTargets(endpoints: EndpointConfig, target: EndpointTarget): { mechanism: string; target: string; to: string; result: 'planned' }[] {
+  const eni = target.primary.eni;
+  const planned: { mechanism: string; target: string; to: string; result: 'planned' }[] = [];
+  for (const id of endpoints.routeTables?.routeTableIds ?? []) planned.push({ mechanism: 'route_table', target: `${id} ${endpoints.routeTables!.vip}/32`, to: eni, result: 'planned' });
+  if (endpoints.elasticIp) planned.push({ mechanism: 'elastic_ip', target: endpoints.elasticIp.allocationId, to: eni, result: 'planned' });
+  if (endpoints.secondaryIp) planned.push({ mechanism: 'secondary_ip', target: endpoints.secondaryIp.address, to: eni, result: 'planned' });
+  if (endpoints.route53) {
+    const zone = endpoints.route53.hostedZoneId;
+    planned.push({ mechanism: 'route53_writer', target: `${zone} ${endpoints.route53.writerRecord} A`, to: target.primary.privateIp ?? '', result: 'planned' });
+    if (endpoints.route53.readerRecord) {
+      const ips = [...new Set(target.replicas.map((r) => r.privateIp).filter((ip): ip is string => !!ip))].sort();
+      planned.push({ mechanism: 'route53_reader', target: `${zone} ${endpoints.route53.readerRecord} A`, to: ips.join(','), result: 'planned' });
+    }
+  }
+  return planned;
 }

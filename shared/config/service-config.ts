@@ -2,7 +2,6 @@ import { z } from 'zod';
 
 const schema = z.object({
   TABLE_NAME: z.string().min(1),
-  IDEMPOTENCY_TABLE_NAME: z.string().min(1),
   TOPIC_ARN: z.string().startsWith('arn:'),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(64 * 1024),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
@@ -13,7 +12,6 @@ const schema = z.object({
 
 export interface ServiceConfig {
   tableName: string;
-  idempotencyTableName: string;
   topicArn: string;
   maxBodyBytes: number;
   logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -30,5 +28,5 @@ export function readServiceConfig(env: Record<string, string | undefined>): Serv
     throw new Error(`vipswitch: bad environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   const e = parsed.data;
-  return { tableName: e.TABLE_NAME, idempotencyTableName: e.IDEMPOTENCY_TABLE_NAME, topicArn: e.TOPIC_ARN, maxBodyBytes: e.MAX_BODY_BYTES, logLevel: e.LOG_LEVEL, pageDedupeSeconds: e.PAGE_DEDUPE_SECONDS, awsMaxAttempts: e.AWS_MAX_ATTEMPTS, awsRequestTimeoutMs: e.AWS_REQUEST_TIMEOUT_MS };
+  return { tableName: e.TABLE_NAME, topicArn: e.TOPIC_ARN, maxBodyBytes: e.MAX_BODY_BYTES, logLevel: e.LOG_LEVEL, pageDedupeSeconds: e.PAGE_DEDUPE_SECONDS, awsMaxAttempts: e.AWS_MAX_ATTEMPTS, awsRequestTimeoutMs: e.AWS_REQUEST_TIMEOUT_MS };
 }

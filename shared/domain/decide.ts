@@ -17,19 +17,27 @@ export type Decision =
       systemIdentifier: string | null;
       reason: string;
     }
-  | { outcome: 'ignored'; kind: EventKind; reason: string }
+  /** `reassertion`: the recorded primary on its own timeline, nothing to do (no epoch bump, no actuation). */
+  | { outcome: 'ignored'; kind: EventKind | 'reassertion'; reason: string }
   | { outcome: 'stale_claim'; reason: string; current: { primary: string | null; timeline: number; epoch: number }; claimedTimeline: number }
   | { outcome: 'unverified_claim'; reason: string }
   | { outcome: 'system_identifier_mismatch'; reason: string; expected: string; got: string };
 
 export type DecisionOutcome = Decision['outcome'];
 
+/** What the actuator last reported for the cluster's endpoint: whether its latest convergence failed. */
+export interface EndpointPhase {
+  /** The epoch the actuator last worked for, and how that ended (`converging` while under way). */
+  epoch: number;
+  phase: 'converging' | 'converged' | 'failed';
+}
+
 /**
  * The fencing decision (DESIGN.md, "Fencing"): pure, no I/O. The store applies an `accepted` decision with a
  * conditional write that re-checks the same rule against the stored item, so a decision taken on a stale read
  * can lose the race but can never win it wrongly.
  */
-export function decide(state: ClusterState, node: NodeRecord, event: VipEvent): Decision {
+export function decide(state: ClusterState, node: NodeRecord, event: VipEvent, endpoint: EndpointPhase | null = null): Decision {
   const facts = event.facts;
   if (facts?.systemIdentifier && state.systemIdentifier && facts.systemIdentifier !== state.systemIdentifier) {
     return {
@@ -76,6 +84,12 @@ export function decide(state: ClusterState, node: NodeRecord, event: VipEvent): 
     };
   }
   if (timeline === state.timeline && node.name === state.primary) {
+    // The primary re-asserting itself (repmgrd_start, on_reload...) changes nothing: no epoch bump, no actuation. Only
+    // when the actuator's last attempt for this epoch failed does a re-assertion commit again, to trigger a new attempt.
+    const failed = endpoint !== null && endpoint.epoch === state.epoch && endpoint.phase === 'failed' && state.appliedEpoch < state.epoch;
+    if (!failed) {
+      return { outcome: 'ignored', kind: 'reassertion', reason: `${node.name} re-asserts primary on timeline ${timeline} (epoch ${state.epoch}): nothing to move` };
+    }
     return {
       outcome: 'accepted',
       kind: 'reassertion',
@@ -84,7 +98,7 @@ export function decide(state: ClusterState, node: NodeRecord, event: VipEvent): 
       epoch: state.epoch + 1,
       previousPrimary: state.primary,
       systemIdentifier,
-      reason: `${node.name} re-asserts primary on timeline ${timeline}`,
+      reason: `${node.name} re-asserts primary on timeline ${timeline}; the last endpoint move failed: moving again`,
     };
   }
   return staleClaim(node, timeline, current);

@@ -29,24 +29,24 @@ export class InvalidRequestError extends VipswitchError {
 
 /** 401: missing or bad signature, skewed timestamp, replayed request. */
 export class AuthenticationError extends VipswitchError {
-  constructor(code: string, message: string) {
-    super(401, code, message);
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(401, code, message, options);
     this.name = 'AuthenticationError';
   }
 }
 
 /** 404: the cluster or the node is not registered (or the repmgr node id does not match). */
 export class NotFoundError extends VipswitchError {
-  constructor(code: string, message: string) {
-    super(404, code, message);
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(404, code, message, options);
     this.name = 'NotFoundError';
   }
 }
 
 /** 409: the event conflicts with the cluster's state (stale claim, unverified claim, ...). */
 export class ConflictError extends VipswitchError {
-  constructor(code: string, message: string, details?: Record<string, unknown>) {
-    super(409, code, message, details === undefined ? undefined : { details });
+  constructor(code: string, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(409, code, message, { ...options, ...(details === undefined ? {} : { details }) });
     this.name = 'ConflictError';
   }
 }
@@ -61,8 +61,8 @@ export class PayloadTooLargeError extends VipswitchError {
 
 /** 429: throttled. */
 export class ThrottledError extends VipswitchError {
-  constructor(message: string) {
-    super(429, 'throttled', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(429, 'throttled', message, options);
     this.name = 'ThrottledError';
   }
 }
@@ -70,8 +70,8 @@ export class ThrottledError extends VipswitchError {
 /** A hook call whose argv cannot be parsed. Names the argument at fault. */
 export class ArgvError extends Error {
   readonly field: string;
-  constructor(field: string, message: string) {
-    super(`${field}: ${message}`);
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super(`${field}: ${message}`, options);
     this.name = 'ArgvError';
     this.field = field;
   }

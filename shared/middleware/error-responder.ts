@@ -4,7 +4,7 @@ import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import { VipswitchError } from '../domain/errors';
 
 /** A JSON answer; every body carries `code` and `message`. */
-export function jsonResponse(status: number, body: { code: string; message: string; [k: string]: unknown }, headers: Record<string, string> = {}): APIGatewayProxyResultV2 {
+export function jsonResponse<T extends { code: string; message: string }>(status: number, body: T, headers: Record<string, string> = {}): APIGatewayProxyResultV2 {
   return { statusCode: status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }
 

@@ -1,0 +1,29 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { createEndpointActuator } from '../shared/adapters/endpoint-actuators';
+import { Ec2InstanceFencer } from '../shared/adapters/ec2-instance-fencer';
+import { SnsAlerter } from '../shared/adapters/sns-alerter';
+import { DeduplicatingAlerter } from '../shared/app/deduplicating-alerter';
+import type { ReactDeps } from '../shared/app/react-to-changes';
+import { clientConfig, config, logger, store } from './wiring';
+
+// The clients that act on AWS (the actuator and reconcile): EC2, Route 53, SNS, built once per cold start.
+const ec2 = new EC2Client(clientConfig);
+
+export const actingDeps: ReactDeps = {
+  store,
+  actuator: createEndpointActuator({ ec2, route53: new Route53Client(clientConfig) }),
+  alerter: new DeduplicatingAlerter({
+    inner: new SnsAlerter({
+      client: new SNSClient(clientConfig),
+      topicArn: config.topicArn,
+      onError: (error, page) => logger.error('page not sent', { error: error as Error, pageType: page.type, cluster: page.cluster }),
+    }),
+    store,
+    windowSeconds: config.pageDedupeSeconds,
+    onSuppressed: (page) => logger.info('page suppressed (repeat inside the window)', { pageType: page.type, cluster: page.cluster }),
+  }),
+  fencer: new Ec2InstanceFencer({ client: ec2 }),
+  now: () => new Date(),
+};

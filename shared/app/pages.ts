@@ -1,0 +1,98 @@
+import type { Page } from '../ports/alerter';
+import type { ActionReport, JournalEntry } from '../ports/cluster-store';
+
+/** Repmgr faults that mean a failover did not happen: critical, not a warning. */
+const CRITICAL_FAULTS = new Set(['repmgrd_failover_aborted', 'repmgrd_promote_error']);
+
+/**
+ * The page a journal entry calls for, or null. `processEvent` marks such entries (`page: true`) and the actuator sends
+ * the page after the answer, so no SNS latency reaches the hook's caller.
+ */
+export function pageForEntry(entry: JournalEntry): Page | null {
+  const { event } = entry;
+  const details = entry.details ?? {};
+  switch (entry.outcome) {
+    case 'ignored':
+      return {
+        severity: CRITICAL_FAULTS.has(event.type) ? 'critical' : 'warning',
+        cluster: entry.cluster,
+        type: event.type,
+        subject: `vipswitch ${entry.cluster}: ${event.type} on ${event.node}`,
+        message: `${event.source} reported ${event.type}${event.success ? '' : ' (failed)'} on ${event.node}: ${event.details || '(no details)'}`,
+        details: { eventId: event.id, node: event.node, success: event.success },
+      };
+    case 'stale_claim': {
+      const current = details.current as { primary: string | null } | undefined;
+      return {
+        severity: 'critical',
+        cluster: entry.cluster,
+        type: 'stale_claim',
+        subject: `vipswitch ${entry.cluster}: stale primary claim from ${event.node} (possible split brain)`,
+        message: `${entry.reason}. The endpoint stays on ${current?.primary ?? 'no node'}. ${fencingSummary(details.fencing)}`,
+        details: { eventId: event.id, node: event.node, claimedTimeline: details.claimedTimeline, current, fencing: details.fencing },
+      };
+    }
+    case 'unverified_claim':
+      return {
+        severity: 'critical',
+        cluster: entry.cluster,
+        type: 'unverified_claim',
+        subject: `vipswitch ${entry.cluster}: unverified primary claim from ${event.node}`,
+        message: entry.reason,
+        details: { eventId: event.id, node: event.node, type: event.type },
+      };
+    case 'system_identifier_mismatch':
+      return {
+        severity: 'critical',
+        cluster: entry.cluster,
+        type: 'system_identifier_mismatch',
+        subject: `vipswitch ${entry.cluster}: ${event.node} reports another cluster's system identifier`,
+        message: entry.reason,
+        details: { eventId: event.id, node: event.node, expected: details.expected, got: details.got },
+      };
+    default:
+      return null;
+  }
+}
+
+function fencingSummary(fencing: unknown): string {
+  const policy = (fencing as { policy?: string } | undefined)?.policy ?? 'alert';
+  return policy === 'alert' ? 'Policy: alert only.' : `Policy: ${policy} (carried out by the actuator; journaled).`;
+}
+
+/** The endpoint could not be pointed at the newest epoch's holder (after the commit, or on a reconcile pass). */
+export function actuationFailedPage(cluster: string, primary: string | null, epoch: number, actions: ActionReport[], origin: 'commit' | 'reconcile'): Page {
+  const failed = actions.filter((a) => a.result === 'failed');
+  return {
+    severity: 'critical',
+    cluster,
+    type: 'actuation_failed',
+    subject: origin === 'commit' ? `vipswitch ${cluster}: endpoint move incomplete` : `vipswitch ${cluster}: endpoint does not converge`,
+    message: `${failed.length} target(s) not pointed at ${primary ?? 'the primary'} (epoch ${epoch}): ${failed.map((a) => `${a.target}: ${a.error?.code}`).join('; ')}; retried, then reconcile`,
+    details: { epoch, actions },
+  };
+}
+
+/** Reconcile found targets not pointing at the newest epoch's holder, and moved them back. */
+export function driftRepairedPage(cluster: string, primary: string | null, epoch: number, actions: ActionReport[]): Page {
+  const changed = actions.filter((a) => a.result === 'moved' || a.result === 'created').length;
+  return {
+    severity: 'warning',
+    cluster,
+    type: 'drift_repaired',
+    subject: `vipswitch ${cluster}: endpoint drift repaired`,
+    message: `${changed} target(s) did not point at ${primary} and were moved back`,
+    details: { actions, epoch },
+  };
+}
+
+/** The stream trigger gave up on a batch after its retries (the on-failure destination). */
+export function triggerFailedPage(cluster: string, detail: string): Page {
+  return {
+    severity: 'critical',
+    cluster,
+    type: 'actuator_trigger_failed',
+    subject: `vipswitch ${cluster}: actuator gave up after its retries`,
+    message: `${detail}; reconcile will repair the endpoint on its next pass`,
+  };
+}
