@@ -1,11 +1,29 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** How to verify a change whose reads may lag (EC2 is eventually consistent): bounded re-reads. */
+/**
+ * How to verify a change whose reads may lag (EC2 Describe calls can answer the old value for up to about a second
+ * after a change): bounded re-reads, the pause doubling from `intervalMs` up to `maxIntervalMs`.
+ */
 export interface ReadBackOptions {
   /** Reads at most (the first one right after the change). */
   attempts: number;
-  /** Pause between two reads, milliseconds. */
+  /** Pause before the second read, milliseconds; each later pause doubles it. */
   intervalMs: number;
+  /** Longest pause, milliseconds (a value below `intervalMs` means the pause stays at `intervalMs`). */
+  maxIntervalMs?: number;
+}
+
+/**
+ * The default read-back: 9 reads, pausing 50, 100, 200, then 400 ms. The last read starts 2.35 s after the first, so a
+ * Describe lagging a change by 1.5 s (and then some) still confirms it, and a change that never shows is reported
+ * within about 2.5 s instead of holding the failover.
+ */
+export const DEFAULT_READ_BACK = { attempts: 9, intervalMs: 50, maxIntervalMs: 400 } as const satisfies ReadBackOptions;
+
+/** The pause before read number `read` (1-based; read 0 has none). */
+function pauseBefore(read: number, options: ReadBackOptions): number {
+  const cap = Math.max(options.intervalMs, options.maxIntervalMs ?? options.intervalMs);
+  return Math.min(options.intervalMs * 2 ** (read - 1), cap);
 }
 
 /**
@@ -17,7 +35,7 @@ export async function readBack<T>(read: () => Promise<T>, done: (seen: T) => boo
   let error: unknown;
   const attempts = Math.max(1, options.attempts);
   for (let i = 0; i < attempts; i++) {
-    if (i > 0) await sleep(options.intervalMs);
+    if (i > 0) await sleep(pauseBefore(i, options));
     try {
       last = await read();
       error = undefined;
