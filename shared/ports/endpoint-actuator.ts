@@ -1,6 +1,19 @@
 import type { EndpointConfig, EndpointTarget } from '../domain/cluster';
 import type { ActionReport } from './cluster-store';
 
+/** How one {@link EndpointActuator.pointAt} call may act. */
+export interface PointAtOptions {
+  /** Only observe and compare: report `planned` / `in_place`, change nothing (the guard is never asked). */
+  plan?: boolean;
+  /**
+   * Fencing: asked right before each mutating AWS call (and between `GetChange` polls while waiting for Route 53
+   * INSYNC). `true` means "the epoch this move works for is still the newest": go on. `false` means a newer epoch was
+   * committed meanwhile: that mutation is not made (or the wait stops) and the target is reported `superseded`. A
+   * guard that throws fails its target (`GuardFailed`) and no mutation is made. Without a guard every mutation goes on.
+   */
+  guard?: () => Promise<boolean>;
+}
+
 /**
  * Moves one mechanism of a cluster's endpoint to a node. Observe, compare, act: reads what is, changes only what
  * differs, and is safe to re-run. Never throws for a failed target: each target's outcome is a report, so one
@@ -8,8 +21,10 @@ import type { ActionReport } from './cluster-store';
  */
 export interface EndpointActuator {
   /**
-   * Point this mechanism's configured targets at `target` (returns `[]` when the mechanism is not configured).
-   * With `plan: true`, only observe and compare: report `planned` / `in_place`, change nothing.
+   * Point this mechanism's configured targets at `target` (returns `[]` when the mechanism is not configured): one
+   * report per target, `moved` / `created` only once the change was made (and, where the mechanism verifies, read
+   * back). Targets already right are `in_place` and get no mutating call. Not atomic across targets (except Route 53's
+   * writer and reader, which change in one batch); a partial failure is reported per target and healed by a re-run.
    */
-  pointAt(endpoints: EndpointConfig, target: EndpointTarget, options?: { plan?: boolean }): Promise<ActionReport[]>;
+  pointAt(endpoints: EndpointConfig, target: EndpointTarget, options?: PointAtOptions): Promise<ActionReport[]>;
 }
