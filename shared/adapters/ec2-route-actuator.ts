@@ -1,13 +1,24 @@
-import { CreateRouteCommand, DescribeRouteTablesCommand, ReplaceRouteCommand, type EC2Client, type RouteTable } from '@aws-sdk/client-ec2';
+import { CreateRouteCommand, DescribeRouteTablesCommand, ReplaceRouteCommand, type EC2Client, type Route } from '@aws-sdk/client-ec2';
 import type { EndpointConfig, EndpointTarget } from '../domain/cluster';
 import type { ActionReport } from '../ports/cluster-store';
-import type { EndpointActuator } from '../ports/endpoint-actuator';
-import { readBack, type ReadBackOptions } from './read-back';
+import type { EndpointActuator, PointAtOptions } from '../ports/endpoint-actuator';
+import { awsError, notFound, runActuationCycle, type ActuationMechanism, type ActuationTarget, type Mutate, type Observation } from './actuation-cycle';
+import { DEFAULT_READ_BACK, type ReadBackOptions } from './read-back';
 
-/** AWS error code/message of a failed SDK call, safe to journal and to answer with. */
-export function awsError(error: unknown): { code: string; message: string } {
-  const e = error as { name?: string; Code?: string; message?: string };
-  return { code: e.Code ?? e.name ?? 'Error', message: (e.message ?? String(error)).slice(0, 300) };
+// Kept here for the modules that import it from this file (the instance fencer).
+export { awsError } from './actuation-cycle';
+
+interface RouteTarget extends ActuationTarget {
+  routeTableId: string;
+  cidr: string;
+}
+
+/** The VIP's route in one table: `undefined` when the table has none. */
+type RouteState = Route | undefined;
+
+/** Where a route sends its traffic, whatever kind of target it has. */
+function via(route: Route): string | null {
+  return route.NetworkInterfaceId ?? route.InstanceId ?? route.GatewayId ?? route.NatGatewayId ?? route.TransitGatewayId ?? route.VpcPeeringConnectionId ?? null;
 }
 
 /**
@@ -19,107 +30,82 @@ export class Ec2RouteActuator implements EndpointActuator {
   readonly #ec2: EC2Client;
   readonly #readBack: ReadBackOptions;
 
-  /** @param options.readBack verification reads; default 5 reads 100 ms apart (DescribeRouteTables can lag). */
+  /** @param options.readBack verification reads; default {@link DEFAULT_READ_BACK} (DescribeRouteTables can lag). */
   constructor(options: { client: EC2Client; readBack?: Partial<ReadBackOptions> }) {
     this.#ec2 = options.client;
-    this.#readBack = { attempts: 5, intervalMs: 100, ...options.readBack };
+    this.#readBack = { ...DEFAULT_READ_BACK, ...options.readBack };
   }
 
-  async pointAt(endpoints: EndpointConfig, target: EndpointTarget, options: { plan?: boolean } = {}): Promise<ActionReport[]> {
+  async pointAt(endpoints: EndpointConfig, target: EndpointTarget, options: PointAtOptions = {}): Promise<ActionReport[]> {
     const config = endpoints.routeTables;
     if (!config || config.routeTableIds.length === 0) return [];
-    const started = Date.now();
-    const eni = target.primary.eni;
     const cidr = `${config.vip}/32`;
-    const observed = await this.#observe(config.routeTableIds);
-    if (options.plan) return config.routeTableIds.map((id) => this.#plan(id, cidr, eni, observed));
-    const reports = await Promise.all(config.routeTableIds.map((id) => this.#converge(id, cidr, eni, observed)));
-    const verified = await this.#verify(reports, cidr, eni, config.routeTableIds);
-    const ms = Date.now() - started;
-    return verified.map((r) => ({ ...r, ms }));
+    const eni = target.primary.eni;
+    const targets = config.routeTableIds.map((routeTableId): RouteTarget => ({ mechanism: 'route_table', target: `${routeTableId} ${cidr}`, to: eni, routeTableId, cidr }));
+    return runActuationCycle(this.#mechanism(), targets, { ...options, readBack: this.#readBack });
   }
 
-  #plan(routeTableId: string, cidr: string, eni: string, observed: Map<string, RouteTable> | { error: unknown }): ActionReport {
-    const base = { mechanism: 'route_table' as const, target: `${routeTableId} ${cidr}`, to: eni };
-    if (!(observed instanceof Map)) return { ...base, result: 'failed', error: awsError(observed.error) };
-    const table = observed.get(routeTableId);
-    if (!table) return { ...base, result: 'failed', error: { code: 'InvalidRouteTableID.NotFound', message: `route table ${routeTableId} not found` } };
-    const route = table.Routes?.find((r) => r.DestinationCidrBlock === cidr);
-    const current = route ? (route.NetworkInterfaceId ?? route.InstanceId ?? route.GatewayId ?? null) : null;
-    return current === eni ? { ...base, result: 'in_place', from: eni } : { ...base, result: 'planned', from: current };
+  #mechanism(): ActuationMechanism<RouteTarget, RouteState> {
+    return {
+      grouping: 'each',
+      observe: (targets) => this.#observe(targets),
+      compare: (t, route) => ({
+        result: route?.NetworkInterfaceId === t.to ? 'in_place' : route ? 'moved' : 'created',
+        from: route ? via(route) : null,
+      }),
+      act: async ([p], mutate) => {
+        if (!p) return {};
+        const { routeTableId, cidr, to: eni } = p.target;
+        if (p.comparison.result === 'created') return { result: await this.#create(mutate, routeTableId, cidr, eni) };
+        try {
+          await mutate(() => this.#ec2.send(new ReplaceRouteCommand({ RouteTableId: routeTableId, DestinationCidrBlock: cidr, NetworkInterfaceId: eni })));
+          return { result: 'moved' };
+        } catch (error) {
+          // The route went away between our read and our write: create it.
+          if (awsError(error).code !== 'InvalidRoute.NotFound') throw error;
+          return { result: await this.#create(mutate, routeTableId, cidr, eni) };
+        }
+      },
+    };
   }
 
-  async #observe(ids: string[]): Promise<Map<string, RouteTable> | { error: unknown }> {
-    try {
+  /** One `DescribeRouteTables` for every table; when one unknown id fails the batch, each table on its own. */
+  async #observe(targets: readonly RouteTarget[]): Promise<Array<Observation<RouteState>>> {
+    const describe = async (ids: string[]) => {
       const { RouteTables = [] } = await this.#ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: ids }));
       return new Map(RouteTables.map((t) => [t.RouteTableId ?? '', t]));
+    };
+    const pick = (tables: Map<string, { Routes?: Route[] }>, t: RouteTarget): Observation<RouteState> => {
+      const table = tables.get(t.routeTableId);
+      if (!table) return { error: notFound('InvalidRouteTableID.NotFound', `route table ${t.routeTableId} not found`) };
+      return { state: table.Routes?.find((r) => r.DestinationCidrBlock === t.cidr) };
+    };
+    try {
+      const tables = await describe([...new Set(targets.map((t) => t.routeTableId))]);
+      return targets.map((t) => pick(tables, t));
     } catch (error) {
-      // One unknown table makes the batched Describe fail: fall back to acting on each table on its own.
-      return { error };
+      if (targets.length === 1) return [{ error }];
+      return Promise.all(
+        targets.map(async (t) => {
+          try {
+            return pick(await describe([t.routeTableId]), t);
+          } catch (one) {
+            return { error: one };
+          }
+        }),
+      );
     }
   }
 
-  async #converge(routeTableId: string, cidr: string, eni: string, observed: Map<string, RouteTable> | { error: unknown }): Promise<ActionReport> {
-    const base = { mechanism: 'route_table' as const, target: `${routeTableId} ${cidr}`, to: eni };
-    let current: string | null | undefined;
-    if (observed instanceof Map) {
-      const route = observed.get(routeTableId)?.Routes?.find((r) => r.DestinationCidrBlock === cidr);
-      current = route ? (route.NetworkInterfaceId ?? route.InstanceId ?? route.GatewayId ?? null) : undefined;
-      if (current === eni) return { ...base, result: 'in_place', from: eni };
-    }
+  /** `CreateRoute`; when someone created it between our read and our write, replace it instead. */
+  async #create(mutate: Mutate, routeTableId: string, cidr: string, eni: string): Promise<'created' | 'moved'> {
     try {
-      if (current === undefined && observed instanceof Map) {
-        await this.#create(routeTableId, cidr, eni);
-        return { ...base, result: 'created', from: null };
-      }
-      await this.#ec2.send(new ReplaceRouteCommand({ RouteTableId: routeTableId, DestinationCidrBlock: cidr, NetworkInterfaceId: eni }));
-      return { ...base, result: 'moved', from: current ?? null };
+      await mutate(() => this.#ec2.send(new CreateRouteCommand({ RouteTableId: routeTableId, DestinationCidrBlock: cidr, NetworkInterfaceId: eni })));
+      return 'created';
     } catch (error) {
-      if (awsError(error).code === 'InvalidRoute.NotFound') {
-        try {
-          await this.#create(routeTableId, cidr, eni);
-          return { ...base, result: 'created', from: null };
-        } catch (inner) {
-          return { ...base, result: 'failed', error: awsError(inner) };
-        }
-      }
-      return { ...base, result: 'failed', error: awsError(error) };
-    }
-  }
-
-  async #create(routeTableId: string, cidr: string, eni: string): Promise<void> {
-    try {
-      await this.#ec2.send(new CreateRouteCommand({ RouteTableId: routeTableId, DestinationCidrBlock: cidr, NetworkInterfaceId: eni }));
-    } catch (error) {
-      // Someone created it between our read and our write: replace it instead.
       if (awsError(error).code !== 'RouteAlreadyExists') throw error;
-      await this.#ec2.send(new ReplaceRouteCommand({ RouteTableId: routeTableId, DestinationCidrBlock: cidr, NetworkInterfaceId: eni }));
+      await mutate(() => this.#ec2.send(new ReplaceRouteCommand({ RouteTableId: routeTableId, DestinationCidrBlock: cidr, NetworkInterfaceId: eni })));
+      return 'moved';
     }
-  }
-
-  /** Read back the tables we changed; a route that does not point at the ENI turns its report into a failure. */
-  async #verify(reports: ActionReport[], cidr: string, eni: string, ids: string[]): Promise<ActionReport[]> {
-    const changed = ids.filter((_, i) => reports[i]?.result === 'moved' || reports[i]?.result === 'created');
-    if (changed.length === 0) return reports;
-    const pointsAtEni = (tables: Map<string, RouteTable>) =>
-      changed.every((id) => tables.get(id)?.Routes?.find((r) => r.DestinationCidrBlock === cidr)?.NetworkInterfaceId === eni);
-    const { last: seen } = await readBack(
-      async () => {
-        const observed = await this.#observe(changed);
-        if (!(observed instanceof Map)) throw observed.error;
-        return observed;
-      },
-      pointsAtEni,
-      this.#readBack,
-    );
-    if (seen === undefined) return reports;
-    return reports.map((report, i) => {
-      const table = seen.get(ids[i] ?? '');
-      if (!table || report.result === 'failed' || report.result === 'in_place') return report;
-      const route = table.Routes?.find((r) => r.DestinationCidrBlock === cidr);
-      return route?.NetworkInterfaceId === eni
-        ? report
-        : { ...report, result: 'failed', error: { code: 'VerificationFailed', message: `route ${cidr} in ${ids[i]} reads back as ${route?.NetworkInterfaceId ?? 'missing'}` } };
-    });
   }
 }

@@ -1,20 +1,23 @@
-import { AssignPrivateIpAddressesCommand, DescribeNetworkInterfacesCommand, type EC2Client, type NetworkInterface } from '@aws-sdk/client-ec2';
+import { AssignPrivateIpAddressesCommand, DescribeNetworkInterfacesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import type { EndpointConfig, EndpointTarget } from '../domain/cluster';
 import type { ActionReport } from '../ports/cluster-store';
-import type { EndpointActuator } from '../ports/endpoint-actuator';
-import { readBack, type ReadBackOptions } from './read-back';
-import { awsError } from './ec2-route-actuator';
+import type { EndpointActuator, PointAtOptions } from '../ports/endpoint-actuator';
+import { runActuationCycle, type ActuationMechanism, type ActuationTarget } from './actuation-cycle';
+import { DEFAULT_READ_BACK, type ReadBackOptions } from './read-back';
 
-function holds(eni: NetworkInterface | undefined, address: string): boolean {
-  return eni?.PrivateIpAddresses?.some((p) => p.PrivateIpAddress === address) ?? false;
+interface SecondaryIpTarget extends ActuationTarget {
+  address: string;
 }
+
+/** The ids of the ENIs that hold the address now (usually one; the same private address may exist in another VPC). */
+type Holders = string[];
 
 /**
  * Secondary private IP mechanism: `endpoints.secondaryIp.address` → a secondary IP of the primary's ENI. Finds who
  * holds the address (`DescribeNetworkInterfaces`, filter `addresses.private-ip-address`), assigns it only when the
  * primary's ENI does not (`AssignPrivateIpAddresses` with `AllowReassignment`, which moves it between ENIs of one
- * subnet), then reads the primary's ENI back a few times, because AWS makes that move asynchronously. Never throws
- * for a failed call; re-running after success is a read and nothing else.
+ * subnet), then reads back with bounded retries, because AWS makes that move asynchronously. Never throws for a
+ * failed call; re-running after success is a read and nothing else.
  *
  * Only the VPC side moves: the new primary's OS still has to configure the address (that is the hook's job).
  */
@@ -22,52 +25,47 @@ export class Ec2SecondaryIpActuator implements EndpointActuator {
   readonly #ec2: EC2Client;
   readonly #readBack: ReadBackOptions;
 
-  /** @param options.readBack verification reads; default 10 reads 100 ms apart (the move is asynchronous). */
+  /** @param options.readBack verification reads; default {@link DEFAULT_READ_BACK} (the move is asynchronous). */
   constructor(options: { client: EC2Client; readBack?: Partial<ReadBackOptions> }) {
     this.#ec2 = options.client;
-    this.#readBack = { attempts: 10, intervalMs: 100, ...options.readBack };
+    this.#readBack = { ...DEFAULT_READ_BACK, ...options.readBack };
   }
 
-  async pointAt(endpoints: EndpointConfig, target: EndpointTarget, options: { plan?: boolean } = {}): Promise<ActionReport[]> {
+  async pointAt(endpoints: EndpointConfig, target: EndpointTarget, options: PointAtOptions = {}): Promise<ActionReport[]> {
     const config = endpoints.secondaryIp;
     if (!config) return [];
-    const started = Date.now();
-    const report = await this.#pointAt(config.address, target.primary.eni, options.plan === true);
-    return [{ ...report, ms: Date.now() - started }];
+    const targets: SecondaryIpTarget[] = [{ mechanism: 'secondary_ip', target: config.address, to: target.primary.eni, address: config.address }];
+    return runActuationCycle(this.#mechanism(), targets, { ...options, readBack: this.#readBack });
   }
 
-  async #pointAt(address: string, eni: string, plan: boolean): Promise<ActionReport> {
-    const base = { mechanism: 'secondary_ip' as const, target: address, to: eni };
-    let holders: NetworkInterface[];
-    try {
-      const { NetworkInterfaces = [] } = await this.#ec2.send(
-        new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'addresses.private-ip-address', Values: [address] }] }),
-      );
-      holders = NetworkInterfaces.filter((n) => holds(n, address));
-    } catch (error) {
-      return { ...base, result: 'failed', error: awsError(error) };
-    }
-    if (holders.some((n) => n.NetworkInterfaceId === eni)) return { ...base, result: 'in_place', from: eni };
-    // The same private address may exist in another VPC; `from` is informational, the move targets one ENI.
-    const from = holders.map((n) => n.NetworkInterfaceId).join(',') || null;
-    if (plan) return { ...base, result: 'planned', from };
-
-    try {
-      await this.#ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eni, PrivateIpAddresses: [address], AllowReassignment: true }));
-    } catch (error) {
-      return { ...base, result: 'failed', from, error: awsError(error) };
-    }
-
-    const seen = await readBack(
-      async () => {
-        const { NetworkInterfaces = [] } = await this.#ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eni] }));
-        return NetworkInterfaces.find((n) => n.NetworkInterfaceId === eni);
+  #mechanism(): ActuationMechanism<SecondaryIpTarget, Holders> {
+    return {
+      grouping: 'each',
+      observe: (targets) =>
+        Promise.all(
+          targets.map(async (t) => {
+            try {
+              const { NetworkInterfaces = [] } = await this.#ec2.send(
+                new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'addresses.private-ip-address', Values: [t.address] }] }),
+              );
+              const holders = NetworkInterfaces.filter((n) => n.PrivateIpAddresses?.some((p) => p.PrivateIpAddress === t.address));
+              return { state: holders.map((n) => n.NetworkInterfaceId ?? '') };
+            } catch (error) {
+              return { error };
+            }
+          }),
+        ),
+      compare: (t, holders) => {
+        if (holders.includes(t.to)) return { result: 'in_place', from: t.to };
+        // `from` is informational (all holders); the move targets one ENI.
+        const from = holders.join(',') || null;
+        return { result: from === null ? 'created' : 'moved', from };
       },
-      (n) => holds(n, address),
-      this.#readBack,
-    );
-    if (seen.ok) return { ...base, result: from === null ? 'created' : 'moved', from };
-    const why = seen.error === undefined ? `is not on ${eni}` : `could not be read back (${awsError(seen.error).code})`;
-    return { ...base, result: 'failed', from, error: { code: 'VerificationFailed', message: `${address} ${why} after ${seen.reads} reads` } };
+      act: async ([p], mutate) => {
+        if (!p) return {};
+        await mutate(() => this.#ec2.send(new AssignPrivateIpAddressesCommand({ NetworkInterfaceId: p.target.to, PrivateIpAddresses: [p.target.address], AllowReassignment: true })));
+        return {};
+      },
+    };
   }
 }

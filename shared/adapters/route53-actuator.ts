@@ -9,13 +9,18 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EndpointConfig, EndpointTarget, Route53Endpoint } from '../domain/cluster';
 import type { ActionReport } from '../ports/cluster-store';
-import type { EndpointActuator } from '../ports/endpoint-actuator';
-import { awsError } from './ec2-route-actuator';
+import type { EndpointActuator, PointAtOptions } from '../ports/endpoint-actuator';
+import { awsError, runActuationCycle, type ActuationMechanism, type ActuationTarget, type Verification } from './actuation-cycle';
 
-/** How to poll `GetChange` while waiting for INSYNC: exponential from `firstDelayMs`, capped at `maxDelayMs`. */
+/**
+ * How to poll `GetChange` while waiting for INSYNC: exponential from `firstDelayMs`, capped at `maxDelayMs`. The
+ * fencing guard is asked at least every `guardEveryMs` during the pauses, so a newer failover is not held behind a
+ * long wait for more than about that (Route 53's API is rate-limited, the guard's store read is not).
+ */
 export interface InsyncPollOptions {
   firstDelayMs: number;
   maxDelayMs: number;
+  guardEveryMs: number;
 }
 
 /** Extra time the last `GetChange` may take past the INSYNC deadline before it is abandoned. */
@@ -27,10 +32,17 @@ const UNPARSED_ERROR_NAMES = new Set(['Unknown', 'UnknownError', 'Error', 'Route
 type Route53Mechanism = 'route53_writer' | 'route53_reader';
 
 /** One A record set we manage and what it should hold; `values: []` means it should not exist. */
-interface Wanted {
+interface RecordTarget extends ActuationTarget {
   mechanism: Route53Mechanism;
   name: string;
   values: string[];
+  ttl: number;
+}
+
+/** The accepted change batch: its id and its status when accepted. */
+interface ChangeReceipt {
+  changeId: string;
+  status: string;
 }
 
 /** Route 53 answers names lower-case, fully qualified, with `\NNN` octal escapes for special characters. */
@@ -65,10 +77,12 @@ function changeError(error: unknown): { code: string; message: string } {
  * Route 53 mechanism: the writer A record (`writerRecord` → the primary's private IP) and, when `readerRecord` is
  * configured, a multi-value A record holding the sorted private IPs of the target's replicas (deleted when there are
  * none: a record set cannot be empty). Reads both with `ListResourceRecordSets`, compares values and TTL, and sends
- * what differs as ONE `ChangeResourceRecordSets` batch, so writer and reader change atomically. With
- * `waitForInsync`, polls `GetChange` until INSYNC, at most `insyncTimeoutSeconds` (+ {@link LAST_READ_GRACE_MS});
- * past that the targets are reported `failed`/`InsyncTimeout` although the change was accepted (a re-run then finds
- * the records in place).
+ * what differs as ONE `ChangeResourceRecordSets` batch, so writer and reader change atomically (one guard question
+ * for both). With `waitForInsync`, verifying is polling `GetChange` until INSYNC, at most `insyncTimeoutSeconds`
+ * (+ {@link LAST_READ_GRACE_MS}); past that the targets are reported `failed`/`InsyncTimeout` although the change was
+ * accepted (a re-run then finds the records in place). When the guard turns false during that wait, the wait stops
+ * and the targets are `superseded` (`verified: false`). Without `waitForInsync` nothing is waited for and `verified`
+ * stays unset (Route 53's API already answers the new records; INSYNC is about its DNS servers).
  *
  * Never throws for a failed call. Throttling and `PriorRequestNotComplete` are retried by the client's own retry
  * strategy (build it with `maxAttempts` and `retryMode: 'adaptive'`); this class does not retry. A primary without a
@@ -78,141 +92,142 @@ export class Route53Actuator implements EndpointActuator {
   readonly #r53: Route53Client;
   readonly #poll: InsyncPollOptions;
 
-  /** @param options.insyncPoll `GetChange` pacing; default first poll after 250 ms, doubling up to 5 s. */
+  /** @param options.insyncPoll `GetChange` pacing; default first poll after 250 ms, doubling up to 5 s, guard every 1 s. */
   constructor(options: { client: Route53Client; insyncPoll?: Partial<InsyncPollOptions> }) {
     this.#r53 = options.client;
-    this.#poll = { firstDelayMs: 250, maxDelayMs: 5000, ...options.insyncPoll };
+    this.#poll = { firstDelayMs: 250, maxDelayMs: 5000, guardEveryMs: 1000, ...options.insyncPoll };
   }
 
-  async pointAt(endpoints: EndpointConfig, target: EndpointTarget, options: { plan?: boolean } = {}): Promise<ActionReport[]> {
+  async pointAt(endpoints: EndpointConfig, target: EndpointTarget, options: PointAtOptions = {}): Promise<ActionReport[]> {
     const config = endpoints.route53;
     if (!config) return [];
     const started = Date.now();
-    const reports = await this.#pointAt(config, target, options.plan === true);
-    const ms = Date.now() - started;
-    return reports.map((r) => ({ ...r, ms }));
-  }
-
-  async #pointAt(config: Route53Endpoint, target: EndpointTarget, plan: boolean): Promise<ActionReport[]> {
-    const wanted: Wanted[] = [];
-    const early: ActionReport[] = [];
+    const record = (mechanism: Route53Mechanism, name: string, values: string[]): RecordTarget => ({
+      mechanism,
+      target: `${config.hostedZoneId} ${name} A`,
+      to: values.join(','),
+      name,
+      values,
+      ttl: config.ttl,
+    });
+    const targets: RecordTarget[] = [];
+    // A primary without a private IP cannot be a writer value: that target fails before anything is read.
     const writerIp = target.primary.privateIp;
-    if (writerIp) wanted.push({ mechanism: 'route53_writer', name: config.writerRecord, values: [writerIp] });
-    else {
-      early.push({
+    if (writerIp) targets.push(record('route53_writer', config.writerRecord, [writerIp]));
+    if (config.readerRecord) {
+      const ips = [...new Set(target.replicas.map((r) => r.privateIp).filter((ip): ip is string => !!ip))].sort();
+      targets.push(record('route53_reader', config.readerRecord, ips));
+    }
+    const reports = await runActuationCycle(this.#mechanism(config, target), targets, options);
+    if (!writerIp) {
+      reports.unshift({
         mechanism: 'route53_writer',
-        target: this.#target(config, config.writerRecord),
+        target: `${config.hostedZoneId} ${config.writerRecord} A`,
         to: '',
         result: 'failed',
+        ms: Date.now() - started,
         error: { code: 'MissingPrivateIp', message: `node ${target.primary.name} has no private IP for ${config.writerRecord}` },
       });
     }
-    if (config.readerRecord) {
-      const ips = [...new Set(target.replicas.map((r) => r.privateIp).filter((ip): ip is string => !!ip))].sort();
-      wanted.push({ mechanism: 'route53_reader', name: config.readerRecord, values: ips });
-    }
+    return reports;
+  }
 
-    const observed = await Promise.all(wanted.map((w) => this.#observe(config.hostedZoneId, w.name)));
-    const reports: ActionReport[] = [...early];
-    const pending: Array<{ report: ActionReport; change: Change }> = [];
-    wanted.forEach((w, i) => {
-      const seen = observed[i] ?? { error: new Error('not observed') };
-      const base = { mechanism: w.mechanism, target: this.#target(config, w.name), to: w.values.join(',') };
-      if ('error' in seen) {
-        reports.push({ ...base, result: 'failed', error: awsError(seen.error) });
-        return;
-      }
-      const current = seen.set;
-      const from = current ? valuesOf(current).join(',') : null;
-      let change: Change | undefined;
-      let result: ActionReport['result'] = 'moved';
-      if (w.values.length === 0) {
-        // No replicas: an empty record set does not exist in DNS, so the reader name goes away. DELETE must quote
-        // the record exactly as it is.
-        if (current) change = { Action: 'DELETE', ResourceRecordSet: current };
-      } else if (!current || !sameRecord(current, w.values, config.ttl)) {
-        change = { Action: 'UPSERT', ResourceRecordSet: { Name: w.name, Type: 'A', TTL: config.ttl, ResourceRecords: w.values.map((Value) => ({ Value })) } };
-        if (!current) result = 'created';
-      }
-      if (!change) reports.push({ ...base, result: 'in_place', from });
-      else if (plan) reports.push({ ...base, result: 'planned', from });
-      else pending.push({ report: { ...base, result, from }, change });
-    });
-    if (pending.length === 0) return this.#ordered(reports);
-
-    let changeId: string;
-    let status: string;
-    try {
-      const { ChangeInfo } = await this.#r53.send(
-        new ChangeResourceRecordSetsCommand({
-          HostedZoneId: config.hostedZoneId,
-          ChangeBatch: { Comment: `vipswitch: primary ${target.primary.name}`, Changes: pending.map((p) => p.change) },
-        }),
-      );
-      changeId = (ChangeInfo?.Id ?? '').replace(/^\/change\//, '');
-      status = ChangeInfo?.Status ?? 'PENDING';
-    } catch (error) {
-      const failure = changeError(error);
-      return this.#ordered([...reports, ...pending.map((p) => ({ ...p.report, result: 'failed' as const, error: failure }))]);
-    }
-
-    if (config.waitForInsync && status !== 'INSYNC') {
-      const waited = await this.#waitInsync(changeId, status, config.insyncTimeoutSeconds * 1000);
-      if (!waited.insync) {
+  #mechanism(config: Route53Endpoint, target: EndpointTarget): ActuationMechanism<RecordTarget, ResourceRecordSet | null, ChangeReceipt> {
+    return {
+      grouping: 'batch',
+      observe: (targets) => Promise.all(targets.map((t) => this.#observe(config.hostedZoneId, t.name))),
+      compare: (t, current) => {
+        const from = current ? valuesOf(current).join(',') : null;
+        // No replicas: an empty record set does not exist in DNS, so the reader name should not exist either.
+        if (t.values.length === 0) return { result: current ? 'moved' : 'in_place', from };
+        if (!current) return { result: 'created', from };
+        return { result: sameRecord(current, t.values, t.ttl) ? 'in_place' : 'moved', from };
+      },
+      act: async (pending, mutate) => {
+        const changes = pending.map(({ target: t, state: current }): Change =>
+          t.values.length === 0 && current
+            ? // DELETE must quote the record exactly as it is.
+              { Action: 'DELETE', ResourceRecordSet: current }
+            : { Action: 'UPSERT', ResourceRecordSet: { Name: t.name, Type: 'A', TTL: t.ttl, ResourceRecords: t.values.map((Value) => ({ Value })) } },
+        );
+        const { ChangeInfo } = await mutate(() =>
+          this.#r53.send(
+            new ChangeResourceRecordSetsCommand({
+              HostedZoneId: config.hostedZoneId,
+              ChangeBatch: { Comment: `vipswitch: primary ${target.primary.name}`, Changes: changes },
+            }),
+          ),
+        );
+        return { receipt: { changeId: (ChangeInfo?.Id ?? '').replace(/^\/change\//, ''), status: ChangeInfo?.Status ?? 'PENDING' } };
+      },
+      verify: async (_pending, receipt, checkpoint): Promise<Verification> => {
+        if (receipt?.status === 'INSYNC') return { verified: true };
+        if (!config.waitForInsync || !receipt) return {};
+        const waited = await this.#waitInsync(receipt, config.insyncTimeoutSeconds * 1000, checkpoint);
+        if (waited.insync) return { verified: true };
         const cause = waited.error === undefined ? '' : ` (last GetChange: ${awsError(waited.error).code})`;
-        const error = {
-          code: 'InsyncTimeout',
-          message: `change ${changeId} was submitted and accepted but is still ${waited.status} after ${config.insyncTimeoutSeconds} s${cause}`,
+        return {
+          verified: false,
+          error: {
+            code: 'InsyncTimeout',
+            message: `change ${receipt.changeId} was submitted and accepted but is still ${waited.status} after ${config.insyncTimeoutSeconds} s${cause}`,
+          },
         };
-        return this.#ordered([...reports, ...pending.map((p) => ({ ...p.report, result: 'failed' as const, error }))]);
-      }
-    }
-    return this.#ordered([...reports, ...pending.map((p) => p.report)]);
-  }
-
-  #target(config: Route53Endpoint, name: string): string {
-    return `${config.hostedZoneId} ${name} A`;
-  }
-
-  /** Writer first, then reader: a stable order for journals and tests. */
-  #ordered(reports: ActionReport[]): ActionReport[] {
-    return reports.sort((a, b) => (a.mechanism === b.mechanism ? 0 : a.mechanism === 'route53_writer' ? -1 : 1));
+      },
+      actError: changeError,
+    };
   }
 
   /** The simple A record set `name`, or null when there is none. */
-  async #observe(zoneId: string, name: string): Promise<{ set: ResourceRecordSet | null } | { error: unknown }> {
+  async #observe(zoneId: string, name: string): Promise<{ state: ResourceRecordSet | null } | { error: unknown }> {
     try {
       const { ResourceRecordSets = [] } = await this.#r53.send(
         new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: name, StartRecordType: 'A', MaxItems: 1 }),
       );
       // The listing starts at `name`/A, but when that set is missing the first item is the next name in the zone.
       const set = ResourceRecordSets.find((s) => s.Type === 'A' && s.Name !== undefined && dnsName(s.Name) === dnsName(name));
-      return { set: set ?? null };
+      return { state: set ?? null };
     } catch (error) {
       return { error };
     }
   }
 
-  /** Poll `GetChange` until INSYNC or the deadline; a failed poll is not the end (the change is already accepted). */
-  async #waitInsync(changeId: string, status: string, timeoutMs: number): Promise<{ insync: true } | { insync: false; status: string; error: unknown }> {
+  /**
+   * Poll `GetChange` until INSYNC or the deadline; a failed poll is not the end (the change is already accepted).
+   * `checkpoint` (the fencing guard) runs through the pauses and throws to stop the wait once a newer epoch is committed.
+   */
+  async #waitInsync(
+    receipt: ChangeReceipt,
+    timeoutMs: number,
+    checkpoint: () => Promise<void>,
+  ): Promise<{ insync: true } | { insync: false; status: string; error: unknown }> {
     const deadline = Date.now() + timeoutMs;
     let delay = this.#poll.firstDelayMs;
-    let last = status;
+    let last = receipt.status;
     let error: unknown;
     for (;;) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) return { insync: false, status: last, error };
-      await sleep(Math.min(delay, remaining));
+      await this.#pause(Math.min(delay, remaining), checkpoint);
       delay = Math.min(delay * 2, this.#poll.maxDelayMs);
       try {
         const abortSignal = AbortSignal.timeout(Math.max(0, deadline - Date.now()) + LAST_READ_GRACE_MS);
-        const { ChangeInfo } = await this.#r53.send(new GetChangeCommand({ Id: changeId }), { abortSignal });
+        const { ChangeInfo } = await this.#r53.send(new GetChangeCommand({ Id: receipt.changeId }), { abortSignal });
         last = ChangeInfo?.Status ?? last;
         error = undefined;
         if (last === 'INSYNC') return { insync: true };
       } catch (caught) {
         error = caught;
       }
+    }
+  }
+
+  /** Sleep `ms` in slices of at most `guardEveryMs`, asking the guard after each slice. */
+  async #pause(ms: number, checkpoint: () => Promise<void>): Promise<void> {
+    const until = Date.now() + ms;
+    for (let left = ms; left > 0; left = until - Date.now()) {
+      await sleep(Math.min(left, Math.max(1, this.#poll.guardEveryMs)));
+      await checkpoint();
     }
   }
 }
