@@ -1,14 +1,15 @@
 /**
- * The endpoint actuators (elastic IP, secondary IP, Route 53, and all of them at once through the composite) against
- * the project's local AWS endpoint, with real SDK v3 clients, their own retry strategy, real HTTP and real
- * concurrency. Each test starts from the example topology: node1 holds every mechanism.
+ * The endpoint actuators (route tables, elastic IP, secondary IP, Route 53, and all of them at once through the
+ * composite) against the project's local AWS endpoint, with real SDK v3 clients, their own retry strategy, real HTTP
+ * and real concurrency. Each test starts from the example topology: node1 holds every mechanism.
  */
-import { AssignPrivateIpAddressesCommand, AssociateAddressCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { AssignPrivateIpAddressesCommand, AssociateAddressCommand, DeleteRouteCommand, EC2Client, ReplaceRouteCommand } from '@aws-sdk/client-ec2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type AwsEndpoint, type CallRecord, startAwsEndpoint, type Topology } from '../../local/aws-endpoint/index';
 import { CompositeActuator } from '../../shared/adapters/composite-actuator';
+import { createEndpointActuator } from '../../shared/adapters/endpoint-actuators';
 import { Ec2ElasticIpActuator } from '../../shared/adapters/ec2-elastic-ip-actuator';
 import { Ec2RouteActuator } from '../../shared/adapters/ec2-route-actuator';
 import { Ec2SecondaryIpActuator } from '../../shared/adapters/ec2-secondary-ip-actuator';
@@ -66,6 +67,47 @@ async function eventually<T>(what: string, ms: number, check: () => T | undefine
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * EC2 reads that lag a change, as AWS's do (a Describe right after a change may answer the old value for about a
+ * second). For `lagMs` after a mutating call of this client succeeds, each Describe still goes to the endpoint (the
+ * call log shows it) but the client gets what the same Describe answered before the change.
+ */
+function lagDescribes(client: EC2Client, lagMs: number): { staleAnswers: () => number } {
+  const before = new Map<string, unknown>();
+  let changedAt = Number.NEGATIVE_INFINITY;
+  let staleAnswers = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const action = (context.commandName ?? '').replace(/Command$/, '');
+      const answer = await next(args);
+      if (MUTATING.has(action)) changedAt = Date.now();
+      else if (action.startsWith('Describe')) {
+        const key = `${action} ${JSON.stringify(args.input)}`;
+        if (Date.now() - changedAt < lagMs && before.has(key)) {
+          staleAnswers++;
+          return before.get(key) as typeof answer;
+        }
+        before.set(key, answer);
+      }
+      return answer;
+    },
+    { step: 'initialize', name: 'lagDescribes' },
+  );
+  return { staleAnswers: () => staleAnswers };
+}
+
+/** A fencing guard for tests: answers `newest`, counts the questions. */
+function guard(answer: () => boolean | Promise<boolean>) {
+  const asked = { count: 0 };
+  return {
+    asked,
+    fn: async (): Promise<boolean> => {
+      asked.count++;
+      return answer();
+    },
+  };
 }
 
 let endpoint: AwsEndpoint;
@@ -131,6 +173,64 @@ afterEach(() => {
   r53.destroy();
 });
 
+describe('Ec2RouteActuator', () => {
+  const both: EndpointConfig = { routeTables: { vip: VIP, routeTableIds: [RTB_MAIN, RTB_SUBNET] } };
+
+  it('changes only the table that differs: the in_place one gets no mutating call and no guard question', async () => {
+    // Arrange: RTB_MAIN already sends the VIP to node2, RTB_SUBNET still to node1.
+    await ec2.send(new ReplaceRouteCommand({ RouteTableId: RTB_MAIN, DestinationCidrBlock: `${VIP}/32`, NetworkInterfaceId: ENI[1] }));
+    const newest = guard(() => true);
+    const since = mark();
+
+    // Act
+    const reports = await new Ec2RouteActuator({ client: ec2 }).pointAt(both, to(2), { guard: newest.fn });
+
+    // Assert
+    expect(reports).toEqual([
+      expect.objectContaining({ target: `${RTB_MAIN} ${VIP}/32`, result: 'in_place', from: ENI[1], to: ENI[1] }),
+      expect.objectContaining({ target: `${RTB_SUBNET} ${VIP}/32`, result: 'moved', from: ENI[0], to: ENI[1], verified: true, observedAfter: ENI[1] }),
+    ]);
+    expect(reports[0]).not.toHaveProperty('verified');
+    expect(mutatingSince(since).map((c) => [c.action, c.params.RouteTableId])).toEqual([['ReplaceRoute', RTB_SUBNET]]);
+    expect(newest.asked.count).toBe(1);
+    expect([routeTarget(RTB_MAIN), routeTarget(RTB_SUBNET)]).toEqual([ENI[1], ENI[1]]);
+  });
+
+  it('creates a missing route and reports created', async () => {
+    await ec2.send(new DeleteRouteCommand({ RouteTableId: RTB_SUBNET, DestinationCidrBlock: `${VIP}/32` }));
+    const since = mark();
+
+    const reports = await new Ec2RouteActuator({ client: ec2 }).pointAt(both, to(2));
+
+    expect(reports.map((r) => [r.result, r.from, r.verified])).toEqual([
+      ['moved', ENI[0], true],
+      ['created', null, true],
+    ]);
+    expect(callsSince(since, 'CreateRoute').map((c) => c.params.RouteTableId)).toEqual([RTB_SUBNET]);
+    expect(routeTarget(RTB_SUBNET)).toBe(ENI[1]);
+  });
+
+  it('with its default read-back, confirms a move although DescribeRouteTables answers the old routes for 1.5 s', async () => {
+    // Arrange
+    const lag = lagDescribes(ec2, 1500);
+    const since = mark();
+
+    // Act
+    const reports = await new Ec2RouteActuator({ client: ec2 }).pointAt(both, to(2));
+
+    // Assert: the first read-backs saw node1 (stale), a later one node2.
+    expect(reports).toEqual([
+      expect.objectContaining({ result: 'moved', verified: true, observedAfter: ENI[1] }),
+      expect.objectContaining({ result: 'moved', verified: true, observedAfter: ENI[1] }),
+    ]);
+    expect(lag.staleAnswers()).toBeGreaterThanOrEqual(3);
+    const moved = Date.parse(callsSince(since, 'ReplaceRoute').at(-1)?.at ?? '');
+    const confirmed = Date.parse(callsSince(since, 'DescribeRouteTables').at(-1)?.at ?? '');
+    expect(confirmed - moved).toBeGreaterThanOrEqual(1500);
+    expect(callsSince(since, 'ReplaceRoute')).toHaveLength(2);
+  });
+});
+
 describe('Ec2ElasticIpActuator', () => {
   it('moves the address to the new primary, verifies it, and reports moved', async () => {
     // Arrange
@@ -143,7 +243,7 @@ describe('Ec2ElasticIpActuator', () => {
 
     // Assert
     expect(reports).toEqual([
-      expect.objectContaining({ mechanism: 'elastic_ip', target: `${EIP_ALLOC} ${EIP}`, result: 'moved', from: `${ENI[0]} ${IP[0]}`, to: `${ENI[1]} ${IP[1]}` }),
+      expect.objectContaining({ mechanism: 'elastic_ip', target: `${EIP_ALLOC} ${EIP}`, result: 'moved', from: `${ENI[0]} ${IP[0]}`, to: `${ENI[1]} ${IP[1]}`, verified: true, observedAfter: `${ENI[1]} ${IP[1]}` }),
     ]);
     expect(reports[0]?.ms).toEqual(expect.any(Number));
     expect(eipState()).toMatchObject({ networkInterfaceId: ENI[1], privateIpAddress: IP[1] });
@@ -214,6 +314,31 @@ describe('Ec2ElasticIpActuator', () => {
     expect(reports).toEqual([expect.objectContaining({ result: 'failed', error: expect.objectContaining({ code: 'VerificationFailed', message: expect.stringContaining(ENI[2]) }) })]);
     expect(callsSince(since, 'DescribeAddresses')).toHaveLength(1 + 3);
   });
+
+  it('with its default read-back, confirms a move although DescribeAddresses answers the old association for 1.5 s', async () => {
+    const lag = lagDescribes(ec2, 1500);
+    const since = mark();
+
+    const reports = await new Ec2ElasticIpActuator({ client: ec2 }).pointAt(elasticIp, to(2));
+
+    expect(reports).toEqual([expect.objectContaining({ result: 'moved', verified: true, observedAfter: `${ENI[1]} ${IP[1]}` })]);
+    expect(lag.staleAnswers()).toBeGreaterThanOrEqual(3);
+    expect(mutatingSince(since).map((c) => c.action)).toEqual(['AssociateAddress']);
+    expect(reports[0]?.ms).toBeGreaterThanOrEqual(1500);
+    // Bounded: the default read-back gives up within about 2.5 s, so a confirmation at 1.5 s leaves reads unused.
+    expect(callsSince(since, 'DescribeAddresses').length).toBeLessThan(1 + 9);
+  });
+
+  it('under the same lag, a read-back too short to outlast it reports VerificationFailed (the lag is real)', async () => {
+    lagDescribes(ec2, 1500);
+
+    const reports = await new Ec2ElasticIpActuator({ client: ec2, readBack: { attempts: 3, intervalMs: 20 } }).pointAt(elasticIp, to(2));
+
+    expect(reports).toEqual([
+      expect.objectContaining({ result: 'failed', verified: false, observedAfter: `${ENI[0]} ${IP[0]}`, error: expect.objectContaining({ code: 'VerificationFailed' }) }),
+    ]);
+    expect(eipState()?.networkInterfaceId).toBe(ENI[1]);
+  });
 });
 
 describe('Ec2SecondaryIpActuator', () => {
@@ -224,7 +349,7 @@ describe('Ec2SecondaryIpActuator', () => {
 
     const reports = await actuator.pointAt(secondaryIp, to(2));
 
-    expect(reports).toEqual([expect.objectContaining({ mechanism: 'secondary_ip', target: SECONDARY, result: 'moved', from: ENI[0], to: ENI[1] })]);
+    expect(reports).toEqual([expect.objectContaining({ mechanism: 'secondary_ip', target: SECONDARY, result: 'moved', from: ENI[0], to: ENI[1], verified: true, observedAfter: ENI[1] })]);
     expect(reports[0]?.ms).toEqual(expect.any(Number));
     expect(holderOf(SECONDARY)).toEqual([ENI[1]]);
     expect(callsSince(since).map((c) => c.action)).toEqual(['DescribeNetworkInterfaces', 'AssignPrivateIpAddresses', 'DescribeNetworkInterfaces']);
@@ -295,6 +420,8 @@ describe('Route53Actuator', () => {
     const reports = await new Route53Actuator({ client: r53 }).pointAt(route53(), to(2));
 
     expect(reports).toEqual([expect.objectContaining({ mechanism: 'route53_writer', target: `${ZONE} ${WRITER} A`, result: 'moved', from: IP[0], to: IP[1] })]);
+    // Not waiting for INSYNC means not confirming: `verified` stays unset rather than claiming either way.
+    expect(reports[0]).not.toHaveProperty('verified');
     expect(record(WRITER)).toEqual({ name: WRITER, type: 'A', ttl: 30, values: [IP[1]] });
     expect(callsSince(since).map((c) => c.action)).toEqual(['ListResourceRecordSets', 'ChangeResourceRecordSets']);
   });
@@ -391,7 +518,7 @@ describe('Route53Actuator', () => {
 
     const reports = await new Route53Actuator({ client: r53, insyncPoll: { firstDelayMs: 20 } }).pointAt(route53({ waitForInsync: true }), to(2));
 
-    expect(reports).toEqual([expect.objectContaining({ result: 'moved' })]);
+    expect(reports).toEqual([expect.objectContaining({ result: 'moved', verified: true })]);
     const gets = callsSince(since, 'GetChange');
     expect(gets.length).toBeGreaterThanOrEqual(1);
     const changeId = gets.at(-1)?.params.path?.split('/').at(-1);
@@ -600,5 +727,110 @@ describe('CompositeActuator', () => {
 
   it('returns no reports for mechanisms that are not configured', async () => {
     expect(await composite().pointAt({}, to(2))).toEqual([]);
+  });
+});
+
+describe('the fencing guard', () => {
+  const all: EndpointConfig = {
+    routeTables: { vip: VIP, routeTableIds: [RTB_MAIN, RTB_SUBNET] },
+    ...elasticIp,
+    ...secondaryIp,
+    ...route53({ readerRecord: READER }),
+  };
+
+  function composite(): CompositeActuator {
+    return createEndpointActuator({ ec2, route53: r53 });
+  }
+
+  it('makes no mutation once a newer epoch is committed: every differing target is superseded', async () => {
+    // Arrange
+    const before = endpoint.state();
+    const newest = guard(() => false);
+    const since = mark();
+
+    // Act
+    const reports = await composite().pointAt(all, to(2, [3]), { guard: newest.fn });
+
+    // Assert: asked once per mutation it would have made (2 route tables, the EIP, the secondary IP, one Route 53
+    // batch for writer and reader), and none made.
+    expect(reports.map((r) => `${r.mechanism}:${r.result}`)).toEqual([
+      'route_table:superseded',
+      'route_table:superseded',
+      'elastic_ip:superseded',
+      'secondary_ip:superseded',
+      'route53_writer:superseded',
+      'route53_reader:superseded',
+    ]);
+    expect(reports.find((r) => r.mechanism === 'elastic_ip')).toEqual(expect.objectContaining({ from: `${ENI[0]} ${IP[0]}`, to: `${ENI[1]} ${IP[1]}` }));
+    expect(reports.every((r) => r.verified === undefined && r.error === undefined)).toBe(true);
+    expect(newest.asked.count).toBe(5);
+    expect(mutatingSince(since)).toEqual([]);
+    expect(endpoint.state()).toEqual(before);
+  });
+
+  it('is asked right before each mutation: the epoch moving between two tables stops the second one', async () => {
+    let answers = 0;
+    const newest = guard(() => ++answers === 1);
+    const since = mark();
+
+    const reports = await new Ec2RouteActuator({ client: ec2 }).pointAt(all, to(2), { guard: newest.fn });
+
+    expect(reports.map((r) => r.result).sort()).toEqual(['moved', 'superseded']);
+    expect(mutatingSince(since).map((c) => c.action)).toEqual(['ReplaceRoute']);
+    expect([routeTarget(RTB_MAIN), routeTarget(RTB_SUBNET)].sort()).toEqual([ENI[0], ENI[1]]);
+  });
+
+  it('fails the target with GuardFailed when the guard throws, and makes no mutation', async () => {
+    const broken = guard(() => Promise.reject(new Error('store unreachable')));
+    const since = mark();
+
+    const reports = await new Ec2ElasticIpActuator({ client: ec2 }).pointAt(elasticIp, to(2), { guard: broken.fn });
+
+    expect(reports).toEqual([expect.objectContaining({ result: 'failed', error: { code: 'GuardFailed', message: expect.stringContaining('store unreachable') } })]);
+    expect(mutatingSince(since)).toEqual([]);
+    expect(eipState()?.networkInterfaceId).toBe(ENI[0]);
+  });
+
+  it('is never asked for a plan', async () => {
+    const newest = guard(() => true);
+
+    const reports = await composite().pointAt(all, to(2, [3]), { plan: true, guard: newest.fn });
+
+    expect(reports.every((r) => r.result === 'planned')).toBe(true);
+    expect(newest.asked.count).toBe(0);
+  });
+
+  it('stops a Route 53 INSYNC wait when a newer epoch is committed meanwhile, and reports superseded', async () => {
+    // Arrange: INSYNC would take 60 s and the bound is 30 s; a newer epoch is committed once the batch is accepted.
+    const slow = await startAwsEndpoint({ port: 0, topology: TOPOLOGY, route53InsyncAfterMs: 60_000 });
+    const client = new Route53Client({ ...common, endpoint: slow.url, maxAttempts: 3, retryMode: 'adaptive' });
+    let current = true;
+    const newest = guard(() => current);
+    try {
+      // Act
+      const running = new Route53Actuator({ client, insyncPoll: { firstDelayMs: 50, guardEveryMs: 100 } }).pointAt(
+        route53({ waitForInsync: true, insyncTimeoutSeconds: 30, readerRecord: READER }),
+        to(2, [3]),
+        { guard: newest.fn },
+      );
+      await eventually('the change batch to be accepted', 5000, () => slow.calls().find((c) => c.action === 'GetChange'));
+      current = false;
+      const committedAt = Date.now();
+      const reports = await running;
+
+      // Assert: back within about one guard interval, the change made but not confirmed.
+      expect(Date.now() - committedAt).toBeLessThan(1000);
+      expect(reports).toEqual([
+        expect.objectContaining({ mechanism: 'route53_writer', result: 'superseded', verified: false, from: IP[0], to: IP[1] }),
+        expect.objectContaining({ mechanism: 'route53_reader', result: 'superseded', verified: false, from: null, to: IP[2] }),
+      ]);
+      const zone = slow.state().hostedZones.find((z) => z.id === ZONE);
+      expect(zone?.records.find((r) => r.name === WRITER)?.values).toEqual([IP[1]]);
+      expect(zone?.changes.map((c) => c.status)).toEqual(['PENDING']);
+      expect(slow.calls().filter((c) => c.action === 'ChangeResourceRecordSets')).toHaveLength(1);
+    } finally {
+      client.destroy();
+      await slow.close();
+    }
   });
 });
