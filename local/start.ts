@@ -27,6 +27,16 @@ const WORK = join(ROOT, '.local/example');
 const HOOK = join(ROOT, 'hooks/dist/vipswitch-hook.cjs');
 const SYSTEM_ID = '7710811430681400266';
 const selfTest = process.argv.includes('--self-test');
+/** `--latency aws` (or VIPSWITCH_LATENCY=aws): the local AWS endpoint answers with AWS-like latencies. */
+const latency = latencyArg(process.argv.slice(2)) ?? process.env.VIPSWITCH_LATENCY ?? 'instant';
+
+function latencyArg(args: string[]): string | undefined {
+  const i = args.findIndex((a) => a === '--latency' || a.startsWith('--latency='));
+  if (i < 0) return undefined;
+  const value = args[i]!.includes('=') ? args[i]!.split('=')[1] : args[i + 1];
+  if (value !== 'aws' && value !== 'instant') throw new Error(`--latency takes "instant" or "aws", not ${JSON.stringify(value ?? '')}`);
+  return value;
+}
 
 const ports = {
   api: Number(process.env.VIPSWITCH_HTTP_PORT ?? 3000),
@@ -44,9 +54,9 @@ async function main(): Promise<void> {
       throw new Error(`port ${port} (${name}) is in use on 127.0.0.1; stop what holds it or set VIPSWITCH_${name === 'api' ? 'HTTP' : name.toUpperCase()}_PORT`);
     }
   }
-  say('vipswitch local stack: starting DynamoDB Local, the local AWS endpoint and the API (serverless-offline)...');
+  say(`vipswitch local stack: starting DynamoDB Local, the local AWS endpoint (latency profile: ${latency}) and the API (serverless-offline)...`);
   const started = Date.now();
-  const stack = await startLocalStack({ topology: await loadTopology(join(ROOT, 'local/topology.example.json')), ports });
+  const stack = await startLocalStack({ topology: await loadTopology(join(ROOT, 'local/topology.example.json')), ports, latency: latency as 'instant' | 'aws' });
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -105,12 +115,15 @@ async function demo(stack: LocalStack, started: number): Promise<void> {
   }
   const nameOf = (key: string | null) => (key === null ? '-' : (names.get(key) ?? '?'));
   const view = () => endpointView(stack.aws.state(), cluster.endpoints);
+  // The actuator moves the endpoint after the commit (asynchronously): show it once node1 holds it.
+  const node1 = parsed.nodes.find((n) => n.name === 'node1')!;
+  await waitFor('the endpoint to point at node1', 30_000, () => pointsAt(view(), node1));
 
   const promote = promoteCommand('node2', 2, 2);
   say('');
   say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   say(`  API                 ${stack.apiUrl}   (POST /v1/events, GET /v1/clusters/${cluster.cluster})`);
-  say(`  local AWS endpoint  ${stack.aws.url}   (EC2, Route53, SNS; state view: ${stack.aws.url}/_local/state)`);
+  say(`  local AWS endpoint  ${stack.aws.url}   (EC2, Route53, SNS; latency profile ${latency}; state view: ${stack.aws.url}/_local/state)`);
   say(`  DynamoDB Local      ${stack.dynamodbEndpoint}`);
   say(`  pages               SNS ${LOCAL_NAMES.topicArn} -> ${receiver.url} (printed here)`);
   say(`  cluster ${cluster.cluster}, endpoint now:`);
@@ -135,8 +148,11 @@ async function demo(stack: LocalStack, started: number): Promise<void> {
   }, 200);
   if (selfTest) {
     const node2 = parsed.nodes.find((n) => n.name === 'node2')!;
+    const t0 = performance.now();
     await run(promote[0]!, promote.slice(1));
-    await waitFor('every mechanism to point at node2', 15_000, () => pointsAt(view(), node2));
+    const blocked = performance.now() - t0;
+    await waitFor('every mechanism to point at node2', 15_000, () => pointsAt(view(), node2), 10);
+    say(`self-test: the promote hook returned in ${blocked.toFixed(0)} ms; every mechanism pointed at node2 ${(performance.now() - t0).toFixed(0)} ms after it started`);
     await hook('node1', 1, 'repmgrd_start', 'monitoring cluster primary "node1" (ID: 1)', { inRecovery: false, timeline: 1 });
     await waitFor('the stale_claim page at the receiver', 10_000, () => receiver.pages.some((p) => p.attributes.type === 'stale_claim'));
     clearInterval(watcher);

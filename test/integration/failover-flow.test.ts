@@ -3,12 +3,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { readdir } from 'node:fs/promises';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { localDynamoClient } from '../../local/dynamodb-local';
-import { LOCAL_NAMES, type LocalStack } from '../../local/stack';
+import { type LocalStack } from '../../local/stack';
 import { waitFor } from '../../local/wait-for';
 import { signedHeaders } from '../../shared/protocol/signature';
-import { ROOT, makeEvent, post, primaryFacts, registerCluster, repmgrArgs, routeTargets, runHook, startTestStack, status, type TestCluster } from '../support/local';
+import { ROOT, makeEvent, post, primaryFacts, registerCluster, repmgrArgs, routeTargets, routesOn, runHook, settled, startTestStack, status, type TestCluster } from '../support/local';
 
 /** Calls of one EC2 action the local endpoint received, so "nothing moved" is checked on the wire, not inferred. */
 function ec2Calls(stack: LocalStack, action: string): number {
@@ -35,7 +33,8 @@ describe('hook → API → DynamoDB Local → local EC2 endpoint', () => {
     cluster = await registerCluster(stack);
     // node1 is the running primary on timeline 1.
     await runHook(cluster.nodes.node1!, repmgrArgs(cluster.nodes.node1!, 'repmgrd_start', 'monitoring cluster primary "node1" (ID: 1)'), primaryFacts(1));
-    await waitFor('route on node1', 5000, () => routeTargets(stack, cluster).every((t) => t === cluster.nodes.node1!.eni));
+    await routesOn(stack, cluster, cluster.nodes.node1!.eni);
+    await settled(stack, cluster);
   });
 
   afterEach(async () => {
@@ -48,9 +47,15 @@ describe('hook → API → DynamoDB Local → local EC2 endpoint', () => {
 
     await runHook(node2!, repmgrArgs(node2!, 'standby_promote', 'server "node2" (ID: 2) was successfully promoted to primary'), primaryFacts(2));
 
-    expect(routeTargets(stack, cluster)).toEqual([node2!.eni, node2!.eni]);
-    const s = await status(stack, cluster);
+    // The answer came before the move: the actuator (stream-triggered) moves the routes right after.
+    await routesOn(stack, cluster, node2!.eni);
+    const s = await settled(stack, cluster);
     expect(s.state).toMatchObject({ primary: 'node2', timeline: 2, epoch: 2, appliedEpoch: 2 });
+    expect(s.endpoint).toMatchObject({ epoch: 2, phase: 'converged' });
+    expect(s.endpoint.targets.filter((t: { mechanism: string }) => t.mechanism === 'route_table')).toEqual([
+      expect.objectContaining({ desired: node2!.eni, observed: node2!.eni, state: 'converged', result: 'moved' }),
+      expect.objectContaining({ desired: node2!.eni, observed: node2!.eni, state: 'converged', result: 'moved' }),
+    ]);
     expect(s.journal[0]).toMatchObject({ node: 'node2', type: 'standby_promote', outcome: 'accepted' });
   });
 
@@ -59,46 +64,56 @@ describe('hook → API → DynamoDB Local → local EC2 endpoint', () => {
     const body = JSON.stringify(event);
 
     const first = await post(stack, cluster, cluster.nodes.node2!, body);
+    await settled(stack, cluster);
     const replaces = ec2Calls(stack, 'ReplaceRoute');
     // Signed again (a retry signs anew; the same signature would be a replay): one second later.
     const resigned = signedHeaders(cluster.name, 'node2', cluster.nodes.node2!.key, body, Date.now() / 1000 + 1);
     const second = await post(stack, cluster, cluster.nodes.node2!, body, resigned);
 
-    expect(first).toMatchObject({ status: 200, body: { code: 'accepted', epoch: 2 } });
+    expect(first).toMatchObject({ status: 202, body: { code: 'accepted', epoch: 2 } });
     expect(second.status).toBe(200);
-    expect(second.body).toMatchObject({ code: 'duplicate', decision: 'duplicate', first: { status: 200, body: { code: 'accepted', epoch: 2 } } });
+    expect(second.body).toMatchObject({ code: 'duplicate', decision: 'duplicate', first: { status: 202, body: { code: 'accepted', epoch: 2 } } });
+    const s = await settled(stack, cluster);
     expect(ec2Calls(stack, 'ReplaceRoute')).toBe(replaces);
-    expect((await status(stack, cluster)).state.epoch).toBe(2);
+    expect(s.state.epoch).toBe(2);
+    expect(s.journal.filter((j: { eventId: string }) => j.eventId === event.id)).toHaveLength(1);
   });
 
-  it('an event still being processed is 409 event_in_progress, and its in-progress record expires with the invocation', async () => {
+  it('the same event sent concurrently (a hook retry racing its first send) is journaled exactly once', async () => {
     const { node2 } = cluster.nodes;
-    const body = JSON.stringify(makeEvent(cluster, node2!, 'standby_promote', primaryFacts(2)));
-    stack.aws.setFaults([{ service: 'ec2', action: 'ReplaceRoute', latencyMs: 1500, count: 1 }]);
-    const t0 = Date.now();
-    const first = post(stack, cluster, node2!, body);
-    const client = localDynamoClient(stack.dynamodbEndpoint);
-    const doc = DynamoDBDocumentClient.from(client);
-    try {
-      const inProgress = await waitFor('the in-progress idempotency record', 5000, async () => {
-        const { Items = [] } = await doc.send(new ScanCommand({ TableName: LOCAL_NAMES.idempotency, FilterExpression: '#s = :p', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':p': 'INPROGRESS' } }));
-        return Items[0];
-      });
-      // Without the invocation's deadline a timed-out (killed) invocation would block the event id, and the node's
-      // spool behind it, for the record's whole 7-day expiry. With it, a retry after the Lambda timeout (10 s) runs again.
-      expect(inProgress.in_progress_expiration).toBeGreaterThan(t0);
-      expect(inProgress.in_progress_expiration).toBeLessThanOrEqual(Date.now() + 10_000);
-      const resigned = signedHeaders(cluster.name, 'node2', node2!.key, body, Date.now() / 1000 + 1);
-      expect(await post(stack, cluster, node2!, body, resigned)).toMatchObject({ status: 409, body: { code: 'event_in_progress' } });
-      expect(await first).toMatchObject({ status: 200, body: { code: 'accepted', epoch: 2 } });
-    } finally {
-      client.destroy();
-    }
+    const event = makeEvent(cluster, node2!, 'standby_promote', primaryFacts(2));
+    const body = JSON.stringify(event);
+    const now = Date.now() / 1000;
+
+    // Four sends of one event, each signed anew (as the hook's retries are), all in flight together.
+    const answers = await Promise.all([0, 1, 2, 3].map((i) => post(stack, cluster, node2!, body, signedHeaders(cluster.name, 'node2', node2!.key, body, now + i))));
+
+    const codes = answers.map((a) => a.body.code).sort();
+    expect(codes).toEqual(['accepted', 'duplicate', 'duplicate', 'duplicate']);
+    for (const a of answers.filter((x) => x.body.code === 'duplicate')) expect(a.body.first).toMatchObject({ status: 202, body: { code: 'accepted', epoch: 2 } });
+    const s = await settled(stack, cluster);
+    expect(s.state).toMatchObject({ primary: 'node2', epoch: 2, appliedEpoch: 2 });
+    expect(s.journal.filter((j: { eventId: string }) => j.eventId === event.id)).toHaveLength(1);
+  });
+
+  it('the same event id with another body is 409 event_id_reused and changes nothing', async () => {
+    const { node2 } = cluster.nodes;
+    const event = makeEvent(cluster, node2!, 'repmgrd_start', { inRecovery: true, timeline: 1, lsn: null, systemIdentifier: null });
+    await post(stack, cluster, node2!, JSON.stringify(event));
+    const before = await status(stack, cluster);
+
+    const reused = await post(stack, cluster, node2!, JSON.stringify({ ...event, details: 'edited' }));
+
+    expect(reused).toMatchObject({ status: 409, body: { code: 'event_id_reused', message: expect.any(String) } });
+    const after = await status(stack, cluster);
+    expect(after.state).toEqual(before.state);
+    expect(after.journal).toEqual(before.journal);
   });
 
   it('an older-timeline claim from another node is 409 stale_claim: nothing moves, it is journaled and paged', async () => {
     const { node2, node3 } = cluster.nodes;
     await runHook(node2!, repmgrArgs(node2!, 'standby_promote'), primaryFacts(3));
+    await settled(stack, cluster);
     const replaces = ec2Calls(stack, 'ReplaceRoute');
 
     const answer = await post(stack, cluster, node3!, JSON.stringify(makeEvent(cluster, node3!, 'repmgrd_start', primaryFacts(2))));
@@ -112,6 +127,8 @@ describe('hook → API → DynamoDB Local → local EC2 endpoint', () => {
     expect(s.state).toMatchObject({ primary: 'node2', timeline: 3 });
     expect(s.journal[0]).toMatchObject({ node: 'node3', outcome: 'stale_claim' });
     await waitFor('the stale_claim page', 5000, () => pages(stack, cluster, 'stale_claim').length === 1);
+    await stack.trigger.idle();
+    expect(ec2Calls(stack, 'ReplaceRoute')).toBe(replaces);
   });
 
   it('a claim without facts is 409 unverified_claim and nothing moves', async () => {
@@ -213,8 +230,8 @@ describe('hook → API → DynamoDB Local → local EC2 endpoint', () => {
 
       expect(['accepted', 'stale_claim']).toContain(a.body.code);
       expect(b.body.code).toBe('accepted');
+      const s = await settled(stack, cluster);
       expect(routeTargets(stack, cluster)).toEqual([newer.eni, newer.eni]);
-      const s = await status(stack, cluster);
       expect(s.state).toMatchObject({ primary: newer.name, timeline: t + 1 });
       expect(s.state.appliedEpoch).toBe(s.state.epoch);
     }
@@ -232,8 +249,8 @@ describe('hook → API → DynamoDB Local → local EC2 endpoint', () => {
     const codes = answers.map((a) => a.body.code).sort();
     expect(codes).toEqual(['accepted', 'stale_claim']);
     const winner = answers[0]!.body.code === 'accepted' ? node2! : node3!;
+    expect((await settled(stack, cluster)).state).toMatchObject({ primary: winner.name, timeline: 2 });
     expect(routeTargets(stack, cluster)).toEqual([winner.eni, winner.eni]);
-    expect((await status(stack, cluster)).state).toMatchObject({ primary: winner.name, timeline: 2 });
   });
 
   it('with the API down the event is spooled, and the next call delivers both in order', async () => {
@@ -277,7 +294,7 @@ describe('hook → API → DynamoDB Local → local EC2 endpoint', () => {
       expect((await readdir(n1.spoolDir)).filter((f) => f.endsWith('.json'))).toHaveLength(0);
       const journal = (await status(stack, proxied)).journal.reverse();
       expect(journal.map((j: { type: string }) => j.type)).toEqual(['repmgrd_start', 'repmgrd_reload', 'child_node_new_connect']);
-      expect(routeTargets(stack, proxied)).toEqual([n1.eni, n1.eni]);
+      await routesOn(stack, proxied, n1.eni);
       void n2;
       void node2;
     } finally {

@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { applyClusterFile } from '../../local/apply';
 import { repoRoot } from '../../local/root';
 import { loadTopology, startLocalStack, type LocalStack } from '../../local/stack';
+import { waitFor } from '../../local/wait-for';
 import { signedHeaders } from '../../shared/protocol/signature';
 import type { NodeFacts, VipEvent } from '../../shared/domain/event';
 
@@ -118,6 +119,23 @@ export function routeTargets(stack: LocalStack, cluster: TestCluster): (string |
     .state()
     .routeTables.filter((t) => cluster.routeTableIds.includes(t.routeTableId))
     .map((t) => t.routes.find((r) => r.destinationCidrBlock === `${cluster.vip}/32`)?.networkInterfaceId ?? null);
+}
+
+/**
+ * Wait until the actuator has carried out everything committed for `cluster`: the trigger is idle, the endpoint status
+ * is `converged` (or `failed`) for the current epoch. The endpoint moves after the answer, so tests wait for this.
+ */
+export async function settled(stack: LocalStack, cluster: TestCluster, timeoutMs = 15_000): Promise<Record<string, any>> {
+  return waitFor(`the actuator to settle ${cluster.name}`, timeoutMs, async () => {
+    await stack.trigger.idle();
+    const s = await status(stack, cluster);
+    return s.endpoint && s.endpoint.epoch === s.state.epoch && s.endpoint.phase !== 'converging' ? s : null;
+  }, 20);
+}
+
+/** Wait until every route table's VIP route points at `eni`. */
+export async function routesOn(stack: LocalStack, cluster: TestCluster, eni: string, timeoutMs = 10_000): Promise<void> {
+  await waitFor(`routes on ${eni}`, timeoutMs, () => routeTargets(stack, cluster).every((t) => t === eni), 10);
 }
 
 /** A v1 event as the hook would build it, for direct POSTs. */
