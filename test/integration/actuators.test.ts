@@ -7,7 +7,7 @@ import { AssignPrivateIpAddressesCommand, AssociateAddressCommand, DeleteRouteCo
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type AwsEndpoint, type CallRecord, startAwsEndpoint, type Topology } from '../../local/aws-endpoint/index';
+import { type AwsEndpoint, type CallRecord, type LatencyProfile, startAwsEndpoint, type Topology } from '../../local/aws-endpoint/index';
 import { CompositeActuator } from '../../shared/adapters/composite-actuator';
 import { createEndpointActuator } from '../../shared/adapters/endpoint-actuators';
 import { Ec2ElasticIpActuator } from '../../shared/adapters/ec2-elastic-ip-actuator';
@@ -70,32 +70,20 @@ async function eventually<T>(what: string, ms: number, check: () => T | undefine
 }
 
 /**
- * EC2 reads that lag a change, as AWS's do (a Describe right after a change may answer the old value for about a
- * second). For `lagMs` after a mutating call of this client succeeds, each Describe still goes to the endpoint (the
- * call log shows it) but the client gets what the same Describe answered before the change.
+ * EC2 reads that lag a change, as AWS's do, made by the local endpoint itself: for 1.5 s after each EC2 mutation,
+ * every DescribeRouteTables / DescribeAddresses / DescribeNetworkInterfaces answers the resource as it was before
+ * (the call log marks those `staleRead`). No other latency. Runs `test` against a fresh endpoint and EC2 client.
  */
-function lagDescribes(client: EC2Client, lagMs: number): { staleAnswers: () => number } {
-  const before = new Map<string, unknown>();
-  let changedAt = Number.NEGATIVE_INFINITY;
-  let staleAnswers = 0;
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const action = (context.commandName ?? '').replace(/Command$/, '');
-      const answer = await next(args);
-      if (MUTATING.has(action)) changedAt = Date.now();
-      else if (action.startsWith('Describe')) {
-        const key = `${action} ${JSON.stringify(args.input)}`;
-        if (Date.now() - changedAt < lagMs && before.has(key)) {
-          staleAnswers++;
-          return before.get(key) as typeof answer;
-        }
-        before.set(key, answer);
-      }
-      return answer;
-    },
-    { step: 'initialize', name: 'lagDescribes' },
-  );
-  return { staleAnswers: () => staleAnswers };
+async function withLaggingDescribes(test: (aws: AwsEndpoint, client: EC2Client) => Promise<void>): Promise<void> {
+  const latency: LatencyProfile = { name: 'describe-lag-1.5s', calls: {}, route53InsyncMs: { minMs: 100, maxMs: 100 }, describeLagMs: { minMs: 1500, maxMs: 1500 }, staleReadProbability: 1 };
+  const aws = await startAwsEndpoint({ port: 0, topology: TOPOLOGY, latency });
+  const client = new EC2Client({ ...common, endpoint: aws.url, maxAttempts: 3, retryMode: 'adaptive' });
+  try {
+    await test(aws, client);
+  } finally {
+    client.destroy();
+    await aws.close();
+  }
 }
 
 /** A fencing guard for tests: answers `newest`, counts the questions. */
@@ -211,23 +199,20 @@ describe('Ec2RouteActuator', () => {
   });
 
   it('with its default read-back, confirms a move although DescribeRouteTables answers the old routes for 1.5 s', async () => {
-    // Arrange
-    const lag = lagDescribes(ec2, 1500);
-    const since = mark();
+    await withLaggingDescribes(async (aws, client) => {
+      // Act
+      const reports = await new Ec2RouteActuator({ client }).pointAt(both, to(2));
 
-    // Act
-    const reports = await new Ec2RouteActuator({ client: ec2 }).pointAt(both, to(2));
-
-    // Assert: the first read-backs saw node1 (stale), a later one node2.
-    expect(reports).toEqual([
-      expect.objectContaining({ result: 'moved', verified: true, observedAfter: ENI[1] }),
-      expect.objectContaining({ result: 'moved', verified: true, observedAfter: ENI[1] }),
-    ]);
-    expect(lag.staleAnswers()).toBeGreaterThanOrEqual(3);
-    const moved = Date.parse(callsSince(since, 'ReplaceRoute').at(-1)?.at ?? '');
-    const confirmed = Date.parse(callsSince(since, 'DescribeRouteTables').at(-1)?.at ?? '');
-    expect(confirmed - moved).toBeGreaterThanOrEqual(1500);
-    expect(callsSince(since, 'ReplaceRoute')).toHaveLength(2);
+      // Assert: the first read-backs saw node1 (stale), a later one node2.
+      expect(reports).toEqual([
+        expect.objectContaining({ result: 'moved', verified: true, observedAfter: ENI[1] }),
+        expect.objectContaining({ result: 'moved', verified: true, observedAfter: ENI[1] }),
+      ]);
+      const reads = aws.calls().filter((c) => c.action === 'DescribeRouteTables');
+      expect(reads.filter((c) => c.staleRead).length).toBeGreaterThanOrEqual(3);
+      expect(reads.at(-1)?.staleRead).toBe(false);
+      expect(aws.calls().filter((c) => MUTATING.has(c.action)).map((c) => c.action)).toEqual(['ReplaceRoute', 'ReplaceRoute']);
+    });
   });
 });
 
@@ -316,28 +301,28 @@ describe('Ec2ElasticIpActuator', () => {
   });
 
   it('with its default read-back, confirms a move although DescribeAddresses answers the old association for 1.5 s', async () => {
-    const lag = lagDescribes(ec2, 1500);
-    const since = mark();
+    await withLaggingDescribes(async (aws, client) => {
+      const reports = await new Ec2ElasticIpActuator({ client }).pointAt(elasticIp, to(2));
 
-    const reports = await new Ec2ElasticIpActuator({ client: ec2 }).pointAt(elasticIp, to(2));
-
-    expect(reports).toEqual([expect.objectContaining({ result: 'moved', verified: true, observedAfter: `${ENI[1]} ${IP[1]}` })]);
-    expect(lag.staleAnswers()).toBeGreaterThanOrEqual(3);
-    expect(mutatingSince(since).map((c) => c.action)).toEqual(['AssociateAddress']);
-    expect(reports[0]?.ms).toBeGreaterThanOrEqual(1500);
-    // Bounded: the default read-back gives up within about 2.5 s, so a confirmation at 1.5 s leaves reads unused.
-    expect(callsSince(since, 'DescribeAddresses').length).toBeLessThan(1 + 9);
+      expect(reports).toEqual([expect.objectContaining({ result: 'moved', verified: true, observedAfter: `${ENI[1]} ${IP[1]}` })]);
+      expect(reports[0]?.ms).toBeGreaterThanOrEqual(1500);
+      const reads = aws.calls().filter((c) => c.action === 'DescribeAddresses');
+      expect(reads.filter((c) => c.staleRead).length).toBeGreaterThanOrEqual(3);
+      // Bounded: 1 observe + at most 9 read-backs; confirmed at about 1.5 s, before the reads ran out.
+      expect(reads.length).toBeLessThan(1 + 9);
+      expect(aws.calls().filter((c) => MUTATING.has(c.action)).map((c) => c.action)).toEqual(['AssociateAddress']);
+    });
   });
 
   it('under the same lag, a read-back too short to outlast it reports VerificationFailed (the lag is real)', async () => {
-    lagDescribes(ec2, 1500);
+    await withLaggingDescribes(async (aws, client) => {
+      const reports = await new Ec2ElasticIpActuator({ client, readBack: { attempts: 3, intervalMs: 20 } }).pointAt(elasticIp, to(2));
 
-    const reports = await new Ec2ElasticIpActuator({ client: ec2, readBack: { attempts: 3, intervalMs: 20 } }).pointAt(elasticIp, to(2));
-
-    expect(reports).toEqual([
-      expect.objectContaining({ result: 'failed', verified: false, observedAfter: `${ENI[0]} ${IP[0]}`, error: expect.objectContaining({ code: 'VerificationFailed' }) }),
-    ]);
-    expect(eipState()?.networkInterfaceId).toBe(ENI[1]);
+      expect(reports).toEqual([
+        expect.objectContaining({ result: 'failed', verified: false, observedAfter: `${ENI[0]} ${IP[0]}`, error: expect.objectContaining({ code: 'VerificationFailed' }) }),
+      ]);
+      expect(aws.state().addresses.find((x) => x.allocationId === EIP_ALLOC)?.networkInterfaceId).toBe(ENI[1]);
+    });
   });
 });
 
@@ -410,6 +395,14 @@ describe('Ec2SecondaryIpActuator', () => {
 
     expect(reports).toEqual([expect.objectContaining({ result: 'failed', error: expect.objectContaining({ code: 'VerificationFailed' }) })]);
     expect(holderOf(SECONDARY)).toEqual([ENI[2]]);
+  });
+  it('with its default read-back, confirms a move although DescribeNetworkInterfaces answers the old holder for 1.5 s', async () => {
+    await withLaggingDescribes(async (aws, client) => {
+      const reports = await new Ec2SecondaryIpActuator({ client }).pointAt(secondaryIp, to(2));
+
+      expect(reports).toEqual([expect.objectContaining({ result: 'moved', from: ENI[0], verified: true, observedAfter: ENI[1] })]);
+      expect(aws.calls().filter((c) => c.action === 'DescribeNetworkInterfaces' && c.staleRead).length).toBeGreaterThanOrEqual(3);
+    });
   });
 });
 
