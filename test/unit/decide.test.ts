@@ -1,5 +1,5 @@
 import type { ClusterState, NodeRecord } from '../../shared/domain/cluster';
-import { decide, type Decision } from '../../shared/domain/decide';
+import { decide, type Decision, type EndpointPhase } from '../../shared/domain/decide';
 import type { NodeFacts, VipEvent } from '../../shared/domain/event';
 import { buildEvent } from '../../shared/protocol/build-event';
 import {
@@ -22,15 +22,31 @@ interface Step {
   after: ClusterState;
 }
 
-/** Replays captures in order through `decide`, applying accepted decisions as the store would. */
-function replay(captures: readonly PeerInvocation[], facts: (c: PeerInvocation) => NodeFacts | null = (c) => c.facts): { steps: Step[]; final: ClusterState } {
+/**
+ * What the actuator reported for the cluster's endpoint when an event arrived, given the state then (null: nothing yet).
+ * The default is an actuator that converged every epoch it was asked to (what the captured clusters had).
+ */
+type EndpointModel = (state: ClusterState) => EndpointPhase | null;
+const convergedEndpoint: EndpointModel = (state) => (state.epoch === 0 ? null : { epoch: state.epoch, phase: 'converged' });
+
+/**
+ * Replays captures in order through `decide`, applying accepted decisions as the store would. The actuator's
+ * `appliedEpoch` follows the endpoint model: raised to the epoch when it converged, left behind when it failed.
+ */
+function replay(
+  captures: readonly PeerInvocation[],
+  facts: (c: PeerInvocation) => NodeFacts | null = (c) => c.facts,
+  endpointOf: EndpointModel = convergedEndpoint,
+): { steps: Step[]; final: ClusterState } {
   let state = emptyClusterState();
   const steps: Step[] = [];
   for (const capture of captures) {
+    const endpoint = endpointOf(state);
+    const before = endpoint?.phase === 'converged' && endpoint.epoch === state.epoch ? { ...state, appliedEpoch: state.epoch } : state;
     const event = buildEvent(capture.mode, capture.args, { cluster: 'pg-main', node: capture.node }, facts(capture), NOW, `capture-${capture.index}`);
-    const decision = decide(state, nodeRecord(capture.node), event);
-    const after = applyDecision(state, decision);
-    steps.push({ capture, decision, before: state, after });
+    const decision = decide(before, nodeRecord(capture.node), event, endpoint);
+    const after = applyDecision(before, decision);
+    steps.push({ capture, decision, before, after });
     state = after;
   }
   return { steps, final: state };
@@ -40,45 +56,62 @@ function replay(captures: readonly PeerInvocation[], facts: (c: PeerInvocation) 
 const checkpointTimelineFacts = (c: PeerInvocation): NodeFacts | null =>
   c.facts === null ? null : { ...c.facts, timeline: c.sql?.checkpoint_timeline_id ?? null };
 
-type Accepted = readonly [kind: 'claim' | 'reassertion', primary: string, timeline: number, epoch: number];
+type Claim = readonly [primary: string, timeline: number, epoch: number];
+/** What each capture decides: an accepted claim, the recorded primary re-asserting itself (ignored), or else ignored. */
+type Expected = readonly ['claim', ...Claim] | readonly ['reassertion'] | readonly ['ignored'];
 
-/** Every accepted decision of the repmgr replay, by capture index; everything else is ignored. */
-const REPMGR_ACCEPTED: Readonly<Record<number, Accepted>> = {
-  0: ['claim', 'node1', 1, 1], // cluster_created: the first primary
-  1: ['reassertion', 'node1', 1, 2],
-  8: ['reassertion', 'node1', 1, 3],
-  14: ['claim', 'node2', 2, 4], // switchover: standby_promote on node2
-  15: ['reassertion', 'node2', 2, 5],
-  18: ['reassertion', 'node2', 2, 6],
-  20: ['reassertion', 'node2', 2, 7],
-  24: ['claim', 'node1', 3, 8], // failover: standby_promote on node1
-  25: ['reassertion', 'node1', 3, 9],
-  26: ['reassertion', 'node1', 3, 10],
-  29: ['reassertion', 'node1', 3, 11],
-  32: ['reassertion', 'node1', 3, 12],
-  34: ['reassertion', 'node1', 3, 13],
-  36: ['reassertion', 'node1', 3, 14],
-  40: ['reassertion', 'node1', 3, 15],
+/** The repmgr replay's accepted claims, by capture index: the first primary and the two promotions. */
+const REPMGR_CLAIMS: Readonly<Record<number, Claim>> = {
+  0: ['node1', 1, 1], // cluster_created: the first primary
+  14: ['node2', 2, 2], // switchover: standby_promote on node2
+  24: ['node1', 3, 3], // failover: standby_promote on node1
 };
+/** The recorded primary on its own timeline (primary_register, repmgrd_start, standby_switchover, child_node_*, ...). */
+const REPMGR_REASSERTIONS = [1, 8, 15, 18, 20, 25, 26, 29, 32, 34, 36, 40];
 
-const PATRONI_ACCEPTED: Readonly<Record<number, Accepted>> = {
-  0: ['claim', 'pg1', 1, 1], // bootstrap: on_start master
-  3: ['claim', 'pg2', 2, 2], // switchover: on_role_change master
-  8: ['claim', 'pg2', 3, 3], // pg2 crashed and was re-promoted by its own Patroni
-  10: ['claim', 'pg3', 4, 4], // failover: on_role_change master, checkpoint timeline still 1
-  16: ['reassertion', 'pg3', 4, 5], // on_reload master
+const PATRONI_CLAIMS: Readonly<Record<number, Claim>> = {
+  0: ['pg1', 1, 1], // bootstrap: on_start master
+  3: ['pg2', 2, 2], // switchover: on_role_change master
+  8: ['pg2', 3, 3], // pg2 crashed and was re-promoted by its own Patroni
+  10: ['pg3', 4, 4], // failover: on_role_change master, checkpoint timeline still 1
 };
+const PATRONI_REASSERTIONS = [16]; // on_reload master
 
-const outcomeTable = (expected: Readonly<Record<number, Accepted>>, count: number) =>
-  Array.from({ length: count }, (_, i) => [i, expected[i] ?? null] as const);
+const outcomeTable = (claims: Readonly<Record<number, Claim>>, reassertions: readonly number[], count: number) =>
+  Array.from({ length: count }, (_, i): readonly [number, Expected] => {
+    const claim = claims[i];
+    if (claim !== undefined) return [i, ['claim', ...claim]];
+    return [i, reassertions.includes(i) ? ['reassertion'] : ['ignored']];
+  });
+
+/** Asserts one replay step against its expected row. */
+function expectStep({ decision, before, after }: Step, expected: Expected): void {
+  switch (expected[0]) {
+    case 'claim': {
+      const [, primary, timeline, epoch] = expected;
+      expect(decision).toMatchObject({ outcome: 'accepted', kind: 'claim', primary, timeline, epoch });
+      expect(after).toMatchObject({ primary, timeline, epoch });
+      return;
+    }
+    case 'reassertion':
+      // the recorded primary on its own timeline, the endpoint converged: nothing to do, no epoch bump
+      expect(decision).toMatchObject({ outcome: 'ignored', kind: 'reassertion' });
+      expect(after).toBe(before);
+      return;
+    case 'ignored':
+      expect(decision.outcome).toBe('ignored');
+      expect(decision.outcome === 'ignored' && decision.kind).not.toBe('reassertion');
+      expect(after).toBe(before);
+  }
+}
 
 describe('decide', () => {
   describe('replaying the repmgr capture (setup, switchover node1→node2, failover node2→node1, rejoin)', () => {
     const captures = loadRepmgrInvocations();
     const { steps, final } = replay(captures);
 
-    it('ends with node1 primary on timeline 3, the system identifier pinned', () => {
-      expect(final).toMatchObject({ primary: 'node1', timeline: 3, epoch: 15, systemIdentifier: REPMGR_SYSTEM_ID });
+    it('ends with node1 primary on timeline 3 at epoch 3 (one per claim), the system identifier pinned', () => {
+      expect(final).toMatchObject({ primary: 'node1', timeline: 3, epoch: 3, systemIdentifier: REPMGR_SYSTEM_ID });
     });
 
     it('never yields a stale, unverified or mismatched claim', () => {
@@ -86,36 +119,57 @@ describe('decide', () => {
       expect(outcomes).toEqual(new Set(['accepted', 'ignored']));
     });
 
-    it('accepts as claims exactly the first primary and the two promotions', () => {
-      const claims = steps.filter((s) => s.decision.outcome === 'accepted' && s.decision.kind === 'claim');
-      expect(claims.map((s) => [s.capture.index, s.capture.node, s.capture.args[1], s.after.timeline])).toEqual([
+    it('accepts exactly the first primary and the two promotions, all as claims', () => {
+      const accepted = steps.filter((s) => s.decision.outcome === 'accepted');
+      expect(accepted.map((s) => s.decision.outcome === 'accepted' && s.decision.kind)).toEqual(['claim', 'claim', 'claim']);
+      expect(accepted.map((s) => [s.capture.index, s.capture.node, s.capture.args[1], s.after.timeline])).toEqual([
         [0, 'node1', 'cluster_created', 1],
         [14, 'node2', 'standby_promote', 2],
         [24, 'node1', 'standby_promote', 3],
       ]);
-      expect(claims.map((s) => s.decision.outcome === 'accepted' && s.decision.previousPrimary)).toEqual([null, 'node1', 'node2']);
+      expect(accepted.map((s) => s.decision.outcome === 'accepted' && s.decision.previousPrimary)).toEqual([null, 'node1', 'node2']);
     });
 
-    it('accepts every promotion-labelled event (standby_promote, standby_switchover, repmgrd_failover_promote)', () => {
-      const promotions = steps.filter((s) => ['standby_promote', 'standby_switchover', 'repmgrd_failover_promote'].includes(s.capture.args[1] ?? ''));
-      expect(promotions).toHaveLength(4);
-      for (const s of promotions) expect(s.decision.outcome).toBe('accepted');
-    });
-
-    it.each(outcomeTable(REPMGR_ACCEPTED, 41))('#%i → %j', (index, expected) => {
+    it('every promotion-labelled event leaves its node primary: the first one claims, the repeats are re-assertions', () => {
       // Arrange
-      const { decision, before, after } = steps[index]!;
+      const promotions = steps.filter((s) => ['standby_promote', 'standby_switchover', 'repmgrd_failover_promote'].includes(s.capture.args[1] ?? ''));
+
+      // Assert: repmgr reports standby_switchover / repmgrd_failover_promote right after the standby_promote that claimed
+      expect(promotions.map((s) => [s.capture.index, s.capture.args[1], s.decision.outcome, 'kind' in s.decision ? s.decision.kind : null])).toEqual([
+        [14, 'standby_promote', 'accepted', 'claim'],
+        [15, 'standby_switchover', 'ignored', 'reassertion'],
+        [24, 'standby_promote', 'accepted', 'claim'],
+        [25, 'repmgrd_failover_promote', 'ignored', 'reassertion'],
+      ]);
+      for (const s of promotions) expect(s.after.primary).toBe(s.capture.node);
+    });
+
+    it.each(outcomeTable(REPMGR_CLAIMS, REPMGR_REASSERTIONS, 41))('#%i → %j', (index, expected) => {
+      // Arrange
+      const step = steps[index]!;
 
       // Assert
-      if (expected === null) {
-        expect(decision.outcome).toBe('ignored');
-        expect(after).toBe(before);
-        return;
+      expectStep(step, expected);
+      if (expected[0] === 'reassertion') expect([step.before.primary, step.before.timeline]).toEqual([step.capture.node, step.capture.facts?.timeline]);
+    });
+
+    it('with every endpoint move failing, each re-assertion commits again (epoch + 1, same primary and timeline) to retry it', () => {
+      // Arrange: the actuator never converges, so appliedEpoch stays 0 and each epoch's convergence ends `failed`
+      const failing: EndpointModel = (state) => (state.epoch === 0 ? null : { epoch: state.epoch, phase: 'failed' });
+
+      // Act
+      const { steps: failed, final: end } = replay(captures, undefined, failing);
+
+      // Assert
+      const accepted = failed.filter((s) => s.decision.outcome === 'accepted');
+      expect(accepted.map((s) => s.capture.index)).toEqual([0, ...REPMGR_REASSERTIONS.filter((i) => i < 14), 14, ...REPMGR_REASSERTIONS.filter((i) => i > 14 && i < 24), 24, ...REPMGR_REASSERTIONS.filter((i) => i > 24)]);
+      for (const s of accepted) {
+        expect(s.after.epoch).toBe(s.before.epoch + 1);
+        if (s.decision.outcome === 'accepted' && s.decision.kind === 'reassertion') {
+          expect(s.decision).toMatchObject({ primary: s.before.primary, timeline: s.before.timeline, previousPrimary: s.before.primary });
+        }
       }
-      const [kind, primary, timeline, epoch] = expected;
-      expect(decision).toMatchObject({ outcome: 'accepted', kind, primary, timeline, epoch });
-      expect(after).toMatchObject({ primary, timeline, epoch });
-      if (kind === 'reassertion') expect([before.primary, before.timeline]).toEqual([primary, timeline]);
+      expect(end).toMatchObject({ primary: 'node1', timeline: 3, epoch: 3 + REPMGR_REASSERTIONS.length, appliedEpoch: 0 });
     });
 
     it('with the lagging checkpoint timeline instead, the real switchover would have been refused', () => {
@@ -138,8 +192,8 @@ describe('decide', () => {
       expect(new Set(captures.map((c) => c.args[2]))).toEqual(new Set(['peers-demo']));
     });
 
-    it('ends with pg3 primary on timeline 4', () => {
-      expect(final).toMatchObject({ primary: 'pg3', timeline: 4, epoch: 5, systemIdentifier: PATRONI_SYSTEM_ID });
+    it('ends with pg3 primary on timeline 4 at epoch 4 (one per claim)', () => {
+      expect(final).toMatchObject({ primary: 'pg3', timeline: 4, epoch: 4, systemIdentifier: PATRONI_SYSTEM_ID });
     });
 
     it('never yields a stale, unverified or mismatched claim', () => {
@@ -147,8 +201,9 @@ describe('decide', () => {
     });
 
     it('accepts as claims exactly the bootstrap and the three promotions (one of them the same node twice)', () => {
-      const claims = steps.filter((s) => s.decision.outcome === 'accepted' && s.decision.kind === 'claim');
-      expect(claims.map((s) => [s.capture.index, s.capture.node, s.capture.args.slice(0, 2).join(' '), s.after.timeline])).toEqual([
+      const accepted = steps.filter((s) => s.decision.outcome === 'accepted');
+      expect(accepted.every((s) => s.decision.outcome === 'accepted' && s.decision.kind === 'claim')).toBe(true);
+      expect(accepted.map((s) => [s.capture.index, s.capture.node, s.capture.args.slice(0, 2).join(' '), s.after.timeline])).toEqual([
         [0, 'pg1', 'on_start master', 1],
         [3, 'pg2', 'on_role_change master', 2],
         [8, 'pg2', 'on_role_change master', 3],
@@ -156,16 +211,21 @@ describe('decide', () => {
       ]);
     });
 
-    it.each(outcomeTable(PATRONI_ACCEPTED, 20))('#%i → %j', (index, expected) => {
-      const { decision, before, after } = steps[index]!;
-      if (expected === null) {
-        expect(decision.outcome).toBe('ignored');
-        expect(after).toBe(before);
-        return;
-      }
-      const [kind, primary, timeline, epoch] = expected;
-      expect(decision).toMatchObject({ outcome: 'accepted', kind, primary, timeline, epoch });
-      expect(after).toMatchObject({ primary, timeline, epoch });
+    it.each(outcomeTable(PATRONI_CLAIMS, PATRONI_REASSERTIONS, 20))('#%i → %j', (index, expected) => {
+      expectStep(steps[index]!, expected);
+    });
+
+    it('on_reload master of pg3 commits again only when the move to pg3 failed', () => {
+      // Arrange: the move for epoch 4 (pg3) failed; earlier epochs converged
+      const failingAt4: EndpointModel = (state) => (state.epoch === 0 ? null : { epoch: state.epoch, phase: state.epoch === 4 ? 'failed' : 'converged' });
+
+      // Act
+      const { steps: retried, final: end } = replay(captures, undefined, failingAt4);
+
+      // Assert
+      expect(retried[16]!.decision).toMatchObject({ outcome: 'accepted', kind: 'reassertion', primary: 'pg3', timeline: 4, epoch: 5, previousPrimary: 'pg3' });
+      expect(retried.filter((s) => s.decision.outcome === 'accepted').map((s) => s.capture.index)).toEqual([0, 3, 8, 10, 16]);
+      expect(end).toMatchObject({ primary: 'pg3', timeline: 4, epoch: 5 });
     });
 
     it('with the lagging checkpoint timeline instead, the failover to pg3 would have been refused', () => {
@@ -176,7 +236,7 @@ describe('decide', () => {
     });
   });
 
-  describe('edge cases (DESIGN.md), on the state the repmgr capture ends in: node1 on TL3, epoch 15', () => {
+  describe('edge cases (DESIGN.md), on the state the repmgr capture ends in: node1 on TL3, epoch 3, converged', () => {
     const captured = loadRepmgrInvocations();
     const { final: state } = replay(captured);
     const node1 = captured.find((c) => c.node === 'node1' && c.args[1] === 'standby_promote')!;
@@ -200,7 +260,7 @@ describe('decide', () => {
     }
 
     it('sanity: the state is what the capture ends in', () => {
-      expect(state).toMatchObject({ primary: 'node1', timeline: 3, epoch: 15, systemIdentifier: REPMGR_SYSTEM_ID });
+      expect(state).toMatchObject({ primary: 'node1', timeline: 3, epoch: 3, appliedEpoch: 3, systemIdentifier: REPMGR_SYSTEM_ID });
     });
 
     it('a claim without facts (probe failed) is unverified_claim', () => {
@@ -248,7 +308,7 @@ describe('decide', () => {
 
     it('an older timeline from another node is stale_claim', () => {
       const decision = decide(state, nodeRecord('node2'), repmgrEvent('node2', 'standby_promote', primaryOn(2)));
-      expect(decision).toMatchObject({ outcome: 'stale_claim', claimedTimeline: 2, current: { primary: 'node1', timeline: 3, epoch: 15 } });
+      expect(decision).toMatchObject({ outcome: 'stale_claim', claimedTimeline: 2, current: { primary: 'node1', timeline: 3, epoch: 3 } });
       expectUnchanged(decision);
     });
 
@@ -267,20 +327,74 @@ describe('decide', () => {
       const second = decide(afterFirst, nodeRecord('node2'), repmgrEvent('node2', 'standby_promote', primaryOn(4)));
 
       // Assert
-      expect(first).toMatchObject({ outcome: 'accepted', kind: 'claim', primary: 'node3', timeline: 4, epoch: 16, previousPrimary: 'node1' });
-      expect(second).toMatchObject({ outcome: 'stale_claim', claimedTimeline: 4, current: { primary: 'node3', timeline: 4, epoch: 16 } });
+      expect(first).toMatchObject({ outcome: 'accepted', kind: 'claim', primary: 'node3', timeline: 4, epoch: 4, previousPrimary: 'node1' });
+      expect(second).toMatchObject({ outcome: 'stale_claim', claimedTimeline: 4, current: { primary: 'node3', timeline: 4, epoch: 4 } });
       expect(applyDecision(afterFirst, second)).toBe(afterFirst);
     });
 
-    it('the same timeline from the recorded primary is an accepted reassertion (epoch + 1)', () => {
-      // Arrange: node1's own captured standby_promote, sent again
-      const event = buildEvent('repmgr', node1.args, { cluster: 'pg-main', node: 'node1' }, node1.facts, NOW, 'resend');
+    describe('the recorded primary re-asserting on its own timeline', () => {
+      /** node1's own captured standby_promote, sent again. */
+      const resend = () => buildEvent('repmgr', node1.args, { cluster: 'pg-main', node: 'node1' }, node1.facts, NOW, 'resend');
+      /** The state once the move for the current epoch failed: appliedEpoch still the previous one. */
+      const unapplied: ClusterState = { ...state, appliedEpoch: state.epoch - 1 };
+      const failedNow: EndpointPhase = { epoch: state.epoch, phase: 'failed' };
 
-      // Act
-      const decision = decide(state, nodeRecord('node1'), event);
+      it('with the endpoint converged is ignored (kind reassertion): no epoch bump, nothing to move', () => {
+        // Act
+        const decision = decide(state, nodeRecord('node1'), resend(), { epoch: state.epoch, phase: 'converged' });
 
-      // Assert
-      expect(decision).toMatchObject({ outcome: 'accepted', kind: 'reassertion', primary: 'node1', timeline: 3, epoch: 16, previousPrimary: 'node1' });
+        // Assert
+        expect(decision).toMatchObject({ outcome: 'ignored', kind: 'reassertion' });
+        expect(decision.reason).toContain('re-asserts primary on timeline 3 (epoch 3)');
+        expectUnchanged(decision);
+      });
+
+      it('with no endpoint status known (none passed) is ignored', () => {
+        expect(decide(state, nodeRecord('node1'), resend())).toMatchObject({ outcome: 'ignored', kind: 'reassertion' });
+        expect(decide(unapplied, nodeRecord('node1'), resend(), null)).toMatchObject({ outcome: 'ignored', kind: 'reassertion' });
+      });
+
+      it('after the last move for the current epoch failed is accepted as a reassertion (epoch + 1) to trigger a new attempt', () => {
+        // Act
+        const decision = decide(unapplied, nodeRecord('node1'), resend(), failedNow);
+
+        // Assert
+        expect(decision).toMatchObject({ outcome: 'accepted', kind: 'reassertion', primary: 'node1', timeline: 3, epoch: 4, previousPrimary: 'node1', systemIdentifier: REPMGR_SYSTEM_ID });
+        expect(decision.reason).toContain('the last endpoint move failed');
+        expect(applyDecision(unapplied, decision)).toMatchObject({ primary: 'node1', timeline: 3, epoch: 4, appliedEpoch: 2 });
+      });
+
+      it.each<[string, ClusterState, EndpointPhase]>([
+        ['the move is still under way (converging)', unapplied, { epoch: 3, phase: 'converging' }],
+        ['the endpoint converged', unapplied, { epoch: 3, phase: 'converged' }],
+        ['the failure was for an older epoch', unapplied, { epoch: 2, phase: 'failed' }],
+        ['the failure names a newer epoch than the state read (a stale read)', unapplied, { epoch: 4, phase: 'failed' }],
+        ['appliedEpoch already reached the epoch (reconcile repaired it since)', state, failedNow],
+      ])('is ignored when %s', (_, before, endpoint) => {
+        // Act
+        const decision = decide(before, nodeRecord('node1'), resend(), endpoint);
+
+        // Assert
+        expect(decision).toMatchObject({ outcome: 'ignored', kind: 'reassertion' });
+        expect(applyDecision(before, decision)).toBe(before);
+      });
+
+      it('a failed endpoint lets nobody else through: another node on the same timeline is still stale_claim', () => {
+        const decision = decide(unapplied, nodeRecord('node3'), repmgrEvent('node3', 'standby_promote', primaryOn(3)), failedNow);
+        expect(decision).toMatchObject({ outcome: 'stale_claim', claimedTimeline: 3, current: { primary: 'node1', timeline: 3, epoch: 3 } });
+      });
+
+      it('a failed endpoint does not let a fenced primary re-assert, nor another cluster\'s data', () => {
+        const fenced = decide(unapplied, nodeRecord('node1', { fenced: true }), resend(), failedNow);
+        const foreign = decide(unapplied, nodeRecord('node1'), repmgrEvent('node1', 'repmgrd_reload', primaryOn(3, PATRONI_SYSTEM_ID)), failedNow);
+        expect(fenced.outcome).toBe('stale_claim');
+        expect(foreign.outcome).toBe('system_identifier_mismatch');
+      });
+
+      it('a newer timeline with a failed endpoint is still a plain claim', () => {
+        const decision = decide(unapplied, nodeRecord('node1'), repmgrEvent('node1', 'repmgrd_reload', primaryOn(4)), failedNow);
+        expect(decision).toMatchObject({ outcome: 'accepted', kind: 'claim', timeline: 4, epoch: 4 });
+      });
     });
 
     it('a fenced node never wins, whatever its timeline', () => {
@@ -322,8 +436,8 @@ describe('decide', () => {
       const decision = decide(state, nodeRecord('node3'), event);
 
       // Assert
-      expect(decision).toMatchObject({ outcome: 'accepted', kind: 'claim', primary: 'node3', timeline: 4, epoch: 16, previousPrimary: 'node1' });
-      expect(applyDecision(state, decision)).toMatchObject({ primary: 'node3', timeline: 4, epoch: 16 });
+      expect(decision).toMatchObject({ outcome: 'accepted', kind: 'claim', primary: 'node3', timeline: 4, epoch: 4, previousPrimary: 'node1' });
+      expect(applyDecision(state, decision)).toMatchObject({ primary: 'node3', timeline: 4, epoch: 4 });
     });
 
     it('the first accepted claim pins the system identifier it reports', () => {
