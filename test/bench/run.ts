@@ -1,130 +1,184 @@
 /**
- * `npm run bench`: failover latency on the local stack, against the baseline in the same run.
+ * `npm run bench`: failover latency on the local stack, for each latency profile of the local AWS endpoint
+ * (`instant`, then `aws` with Route 53 INSYNC shortened to VIPSWITCH_R53_INSYNC_MS, default 3000), one local stack
+ * per profile, against the shell-script baseline in the same run and profile.
  *
- *  - vipswitch/route-tables: a cold `vipswitch-hook repmgr ... standby_promote` process (as repmgr runs it) → the VIP
- *    route in both route tables points at the new primary (observed in the local EC2 endpoint's state).
- *  - vipswitch/all-mechanisms: the same, with route tables + Elastic IP + secondary IP + Route53 writer/reader.
- *  - baseline/aws-cli: what the shell scripts vipswitch replaces do: `aws ec2 replace-route` (Debian awscli) once per
- *    route table, sequentially, against the same local endpoint.
+ * Per profile:
+ *  - one cluster with every mechanism (both route tables, Elastic IP, secondary IP, Route 53 writer; waitForInsync
+ *    off): per promotion, a cold `vipswitch-hook repmgr … standby_promote` (node2 and node3 in turn, timeline + 1
+ *    each time): caller blocked (spawn → exit), hook → each mechanism moved (endpoint state, polled on every
+ *    event-loop turn), hook → all moved, hook → verified (status API `converged` for the new epoch);
+ *  - the baseline, interleaved sample by sample with those promotions so load drift hits both alike:
+ *    `aws ec2 create-route || aws ec2 replace-route` (Debian awscli) per route table, sequentially (baseline.ts);
+ *  - after each promotion, a cold `vipswitch-hook --version` (node start + bundle load): the floor under "blocked";
+ *  - a small Route 53 cluster with waitForInsync on: hook → verified including INSYNC;
+ *  - a breakdown of the path from the hook's log, the stream trigger, the endpoint's call log and since/at.
+ * The first 2 samples of each scenario warm up and are discarded.
  *
- * Writes bench/results/<timestamp>.json and bench/results/latest.json, and prints a p50/p95/p99 table.
+ * Environment: BENCH_N (instant, default 30), BENCH_N_AWS (aws, default 15), BENCH_BASELINE_N (baseline, default the
+ * profile's n), BENCH_INSYNC_N (default 5), BENCH_PROFILES (default "instant,aws"), VIPSWITCH_R53_INSYNC_MS,
+ * VIPSWITCH_DESCRIBE_LAG_MS (aws profile), VIPSWITCH_STACK_LOG=<file> (keep the stack's output).
+ *
+ * Writes bench/results/latest.json and bench/results/<time>.json, and prints one section per profile.
  */
-import { execFile, spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { endpointView, pointsAt } from '../../local/endpoint-view';
+import { latencyProfileFromEnv, type LatencyProfile } from '../../local/aws-endpoint/index';
 import { repoRoot } from '../../local/root';
-import type { LocalStack } from '../../local/stack';
-import { HOOK, primaryFacts, registerCluster, repmgrArgs, runHook, startTestStack, type TestCluster, type TestNode } from '../support/local';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+import type { EndpointConfig } from '../../shared/domain/cluster';
+import { exampleTopology, registerCluster, type TestCluster } from '../support/local';
+import { AWS_CLI, baselineMove, checkAwsCli, type BaselineSample } from './baseline';
+import { buildReport, formatProfile, writeReport, type Load, type ProfileReport, type ProfileRun } from './report';
+import { hookFloorMs, promotions, type PromotionSample } from './vipswitch';
 
 const run = promisify(execFile);
-const N = Number(process.env.BENCH_N ?? 50);
-const N_BASELINE = Number(process.env.BENCH_BASELINE_N ?? 20);
+const WARM_UP = 2;
 
-interface Stats {
-  scenario: string;
+function count(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${text}"`);
+  return n;
+}
+
+interface ProfilePlan {
+  name: 'instant' | 'aws';
+  latency: LatencyProfile;
   n: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  min: number;
-  max: number;
-  mean: number;
+  baselineN: number;
+  insyncN: number;
 }
 
-function stats(scenario: string, samples: number[]): Stats {
-  const s = [...samples].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-  const round = (x: number) => Math.round(x * 10) / 10;
-  return { scenario, n: s.length, p50: round(q(50)), p95: round(q(95)), p99: round(q(99)), min: round(s[0]!), max: round(s.at(-1)!), mean: round(s.reduce((a, b) => a + b, 0) / s.length) };
-}
-
-/** Spawn the hook and resolve when `moved()` first holds (polled on every event-loop turn), in ms. */
-async function timeHookToMoved(node: TestNode, timeline: number, moved: () => boolean): Promise<number> {
-  const started = performance.now();
-  const child = spawn(process.execPath, [HOOK, '--config', node.configPath, '--facts-json', JSON.stringify(primaryFacts(timeline)), 'repmgr', ...repmgrArgs(node, 'standby_promote')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const deadline = started + 15_000;
-  while (!moved()) {
-    if (performance.now() > deadline) throw new Error(`endpoint did not move to ${node.name} within 15 s; hook said: ${stderr}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  const ms = performance.now() - started;
-  await exited;
-  return ms;
-}
-
-async function benchVipswitch(stack: LocalStack, cluster: TestCluster, endpoints: Record<string, unknown>, label: string): Promise<number[]> {
-  const config = { routeTables: { vip: cluster.vip, routeTableIds: cluster.routeTableIds }, ...endpoints } as never;
-  const samples: number[] = [];
-  let timeline = 1;
-  await runHook(cluster.nodes.node1!, repmgrArgs(cluster.nodes.node1!, 'repmgrd_start'), primaryFacts(timeline));
-  for (let i = 0; i < N + 2; i++) {
-    const node = i % 2 === 0 ? cluster.nodes.node2! : cluster.nodes.node3!;
-    timeline += 1;
-    const ms = await timeHookToMoved(node, timeline, () => pointsAt(endpointView(stack.aws.state(), config), node));
-    if (i >= 2) samples.push(ms); // the first two warm the Lambda and the clients
-    process.stderr.write(`\r${label}: ${i + 1}/${N + 2}`);
-  }
-  process.stderr.write('\n');
-  return samples;
-}
-
-async function benchAwsCli(stack: LocalStack, cluster: TestCluster): Promise<number[]> {
-  const samples: number[] = [];
-  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'AKIALOCAL', AWS_SECRET_ACCESS_KEY: 'local', AWS_DEFAULT_REGION: 'us-east-1', AWS_PAGER: '' };
-  for (let i = 0; i < N_BASELINE; i++) {
-    const node = i % 2 === 0 ? cluster.nodes.node2! : cluster.nodes.node3!;
-    const started = performance.now();
-    for (const table of cluster.routeTableIds) {
-      await run('/usr/bin/aws', ['--endpoint-url', stack.aws.url, 'ec2', 'replace-route', '--route-table-id', table, '--destination-cidr-block', `${cluster.vip}/32`, '--network-interface-id', node.eni], { env });
+function plans(): ProfilePlan[] {
+  const wanted = (process.env.BENCH_PROFILES ?? 'instant,aws').split(',').map((s) => s.trim()).filter(Boolean);
+  const insyncN = count('BENCH_INSYNC_N', 5);
+  const all: ProfilePlan[] = [];
+  for (const name of wanted) {
+    if (name === 'instant') {
+      const n = count('BENCH_N', 30);
+      all.push({ name, latency: latencyProfileFromEnv({ VIPSWITCH_LATENCY: 'instant' }), n, baselineN: count('BENCH_BASELINE_N', n), insyncN });
+    } else if (name === 'aws') {
+      const n = count('BENCH_N_AWS', 15);
+      const latency = latencyProfileFromEnv({ VIPSWITCH_LATENCY: 'aws', VIPSWITCH_R53_INSYNC_MS: process.env.VIPSWITCH_R53_INSYNC_MS || '3000', VIPSWITCH_DESCRIBE_LAG_MS: process.env.VIPSWITCH_DESCRIBE_LAG_MS });
+      all.push({ name, latency, n, baselineN: count('BENCH_BASELINE_N', n), insyncN });
+    } else {
+      throw new Error(`BENCH_PROFILES: unknown profile "${name}" (instant, aws)`);
     }
-    samples.push(performance.now() - started);
-    process.stderr.write(`\rbaseline/aws-cli: ${i + 1}/${N_BASELINE}`);
   }
-  process.stderr.write('\n');
-  return samples;
+  return all;
+}
+
+/** The example topology's Elastic IP, secondary IP and private hosted zone. */
+const ZONE = 'Z0123456789ABCDEFGHIJ';
+const ALL_MECHANISMS = {
+  elasticIp: { allocationId: 'eipalloc-0a1b2c3d4e5f60001' },
+  secondaryIp: { address: '10.0.1.100' },
+  route53: { hostedZoneId: ZONE, writerRecord: 'writer.db.example.internal.', ttl: 10, waitForInsync: false, insyncTimeoutSeconds: 10 },
+};
+const INSYNC = { route53: { hostedZoneId: ZONE, writerRecord: 'writer-insync.db.example.internal.', ttl: 10, waitForInsync: true, insyncTimeoutSeconds: 30 } };
+/** The baseline moves the example topology's own VIP route (present in both tables, on node1 at start). */
+const BASELINE_VIP = '10.0.255.10';
+
+const endpointsOf = (cluster: TestCluster, extra: Record<string, unknown>): EndpointConfig => ({ routeTables: { vip: cluster.vip, routeTableIds: cluster.routeTableIds }, ...extra }) as EndpointConfig;
+const progress = (text: string) => process.stderr.write(`\r${text}\x1b[K`);
+const loadNow = (): Load => ({ loadavg: loadavg().map((x) => Math.round(x * 100) / 100), at: new Date().toISOString() });
+
+async function benchProfile(plan: ProfilePlan, log: ((line: string) => void) | undefined): Promise<ProfileRun> {
+  const before = loadNow();
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  progress(`${plan.name}: starting the local stack…`);
+  const stack: LocalStack = await startLocalStack({ topology: await exampleTopology(), latency: plan.latency, schedule: false, log });
+  const promotionsOut: PromotionSample[] = [];
+  const insyncOut: PromotionSample[] = [];
+  const baselineOut: BaselineSample[] = [];
+  const floorOut: number[] = [];
+  const clusters: TestCluster[] = [];
+  try {
+    const all = await registerCluster(stack, { endpoints: ALL_MECHANISMS });
+    clusters.push(all);
+    const runner = await promotions(stack, all, endpointsOf(all, ALL_MECHANISMS));
+    const baselineEnis = [all.nodes.node2!.eni, all.nodes.node3!.eni];
+    const rounds = Math.max(plan.n, plan.baselineN) + WARM_UP;
+    for (let i = 0; i < rounds; i++) {
+      if (i < plan.n + WARM_UP) {
+        const sample = await runner.next();
+        const floor = await hookFloorMs();
+        if (i >= WARM_UP) {
+          promotionsOut.push(sample);
+          floorOut.push(floor);
+        }
+      }
+      if (i < plan.baselineN + WARM_UP) {
+        const sample = await baselineMove(stack, BASELINE_VIP, all.routeTableIds, baselineEnis[i % 2]!);
+        if (i >= WARM_UP) baselineOut.push(sample);
+      }
+      progress(`${plan.name}: all mechanisms + baseline ${i + 1}/${rounds}`);
+    }
+    const insync = await registerCluster(stack, { endpoints: INSYNC });
+    clusters.push(insync);
+    const insyncRunner = await promotions(stack, insync, endpointsOf(insync, INSYNC));
+    for (let i = 0; i < plan.insyncN + WARM_UP; i++) {
+      const sample = await insyncRunner.next();
+      if (i >= WARM_UP) insyncOut.push(sample);
+      progress(`${plan.name}: Route 53 waitForInsync ${i + 1}/${plan.insyncN + WARM_UP}`);
+    }
+    progress('');
+    const routeMutationMs = stack.aws
+      .calls()
+      .filter((c) => c.service === 'ec2' && (c.action === 'ReplaceRoute' || c.action === 'CreateRoute') && c.ms !== null)
+      .map((c) => c.ms!);
+    const cpu = process.cpuUsage(cpu0);
+    const wallMs = performance.now() - wall0;
+    return {
+      profile: plan.name,
+      latency: plan.latency,
+      load: { before, after: loadNow() },
+      benchCpuPercent: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
+      wallSeconds: wallMs / 1000,
+      promotions: promotionsOut,
+      insync: insyncOut,
+      baseline: baselineOut,
+      hookFloorMs: floorOut,
+      routeMutationMs,
+    };
+  } finally {
+    for (const c of clusters) await c.cleanup();
+    await stack.stop();
+  }
 }
 
 async function main(): Promise<void> {
-  const stack = await startTestStack();
-  const results: Stats[] = [];
-  try {
-    const routeOnly = await registerCluster(stack);
-    results.push(stats('vipswitch/route-tables (hook → route moved)', await benchVipswitch(stack, routeOnly, {}, 'vipswitch/route-tables')));
-    const all = await registerCluster(stack, {
-      endpoints: {
-        elasticIp: { allocationId: 'eipalloc-0a1b2c3d4e5f60001' },
-        secondaryIp: { address: '10.0.1.100' },
-        route53: { hostedZoneId: 'Z0123456789ABCDEFGHIJ', writerRecord: 'writer.db.example.internal.', ttl: 10, waitForInsync: false, insyncTimeoutSeconds: 10 },
-      },
-    });
-    results.push(
-      stats(
-        'vipswitch/all-mechanisms (hook → all four moved)',
-        await benchVipswitch(stack, all, { elasticIp: { allocationId: 'eipalloc-0a1b2c3d4e5f60001' }, secondaryIp: { address: '10.0.1.100' }, route53: { hostedZoneId: 'Z0123456789ABCDEFGHIJ', writerRecord: 'writer.db.example.internal.', ttl: 10, waitForInsync: false, insyncTimeoutSeconds: 10 } }, 'vipswitch/all-mechanisms'),
-      ),
-    );
-    results.push(stats('baseline/aws-cli replace-route × 2 tables', await benchAwsCli(stack, routeOnly)));
-    await routeOnly.cleanup();
-    await all.cleanup();
-  } finally {
-    await stack.stop();
+  const root = repoRoot();
+  const list = plans();
+  await checkAwsCli();
+  await run(process.execPath, [join(root, 'scripts/build-hook.mjs')]);
+  const logFile = process.env.VIPSWITCH_STACK_LOG;
+  const log = logFile ? (line: string) => appendFileSync(logFile, `${line}\n`) : undefined;
+  const at = new Date().toISOString();
+  const awsCli = (await run(AWS_CLI, ['--version'])).stdout.trim();
+  const machine = { node: process.version, platform: process.platform, release: release(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, totalMemMiB: Math.round(totalmem() / 2 ** 20), loadavgAtStart: loadNow().loadavg, awsCli };
+  console.log(`vipswitch bench ${at}: node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}, load average ${machine.loadavgAtStart.join(' ')} (other engineers may be running tests)`);
+  const profiles: ProfileReport[] = [];
+  for (const plan of list) {
+    const report = buildReport(await benchProfile(plan, log));
+    profiles.push(report);
+    console.log(`\n${formatProfile(report)}`);
   }
-  const baseline = results.find((r) => r.scenario.startsWith('baseline'))!;
-  const dir = join(repoRoot(), 'bench/results');
-  await mkdir(dir, { recursive: true });
-  const report = { at: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, results, vsBaseline: results.map((r) => ({ scenario: r.scenario, p50Ratio: Math.round((r.p50 / baseline.p50) * 100) / 100 })) };
-  const json = JSON.stringify(report, null, 2);
-  await writeFile(join(dir, `${report.at.replace(/[:.]/g, '-')}.json`), json);
-  await writeFile(join(dir, 'latest.json'), json);
-  const pad = (s: string | number, n: number) => String(s).padStart(n);
-  console.log(`\n${'scenario'.padEnd(48)}${pad('n', 5)}${pad('p50 ms', 10)}${pad('p95 ms', 10)}${pad('p99 ms', 10)}${pad('vs baseline p50', 18)}`);
-  for (const r of results) console.log(`${r.scenario.padEnd(48)}${pad(r.n, 5)}${pad(r.p50, 10)}${pad(r.p95, 10)}${pad(r.p99, 10)}${pad(`${(r.p50 / baseline.p50).toFixed(2)}×`, 18)}`);
-  console.log(`\nwritten: bench/results/latest.json`);
+  const paths = await writeReport(join(root, 'bench/results'), {
+    at,
+    machine: { ...machine, loadavgAtEnd: loadNow().loadavg },
+    settings: { warmUpDiscarded: WARM_UP, plans: list.map(({ name, n, baselineN, insyncN }) => ({ name, n, baselineN, insyncN })), percentiles: 'nearest rank' },
+    profiles,
+  } as { at: string });
+  const misses = profiles.flatMap((p) => p.targets.filter((t) => !t.pass).map((t) => `${p.profile}: ${t.label}`));
+  console.log(`\n${misses.length === 0 ? 'every target PASS' : `MISS: ${misses.join('; ')}`}`);
+  console.log(`written: ${paths.map((p) => p.slice(root.length + 1)).join(', ')}`);
 }
 
 main().catch((error) => {
