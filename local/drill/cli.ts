@@ -20,10 +20,11 @@ const SCENARIOS = {
 
 const USAGE = `vipswitch drill --tool repmgr|patroni [--scenario NAME ...] [options]
 
-The vipswitch drill (default): starts the local stack (DynamoDB Local, local AWS endpoint, API), registers a
-cluster with all four endpoint mechanisms, builds a real cluster whose repmgr / Patroni call the real
-vipswitch-hook, runs the scenarios in order and prints each one's timeline and a final table (seconds from the
-action: detection, promote hook, accepted, endpoint moved, verified). Exit 1 when the endpoint was wrong at the
+The vipswitch drill (default): starts the local stack (DynamoDB Local, the local AWS endpoint with the AWS-like
+latency profile, API, stream trigger), registers a cluster with all four endpoint mechanisms (Route 53 waiting for
+INSYNC), builds a real cluster whose repmgr / Patroni call the real vipswitch-hook, runs the scenarios in order and
+prints each one's timeline, a summary per move (committed -> moved -> verified; Route 53 INSYNC apart; how long the
+promote hook held its caller) and a final table (seconds from the action). Exit 1 when the endpoint was wrong at the
 end of a scenario (or a scenario failed).
 
   --scenario NAME      repeatable; default all, in this order:
@@ -35,6 +36,10 @@ end of a scenario (or a scenario failed).
                        patroni: switchover   patronictl switchover to the next member; endpoint follows
                                 failover     kill -9 the leader's postmaster and Patroni; endpoint follows
                                 rejoin       start the old leader's Patroni again (replica); endpoint stays
+  --latency PROFILE    the local AWS endpoint's latency profile: aws (default: AWS-like call latencies, Describe
+                       lag, Route 53 INSYNC after 30-60 s) or instant
+  --insync-ms MS       Route 53 PENDING -> INSYNC in ms, or a range drawn per change ("2000-4000"); default the
+                       profile's (30000-60000 under aws, 100 under instant)
   --observe SECONDS    split-brain: how long the endpoint is watched to stay (default 5)
   --logs DIR           copy every log of the cluster to DIR before the teardown
   --json               print the result as JSON at the end
@@ -100,6 +105,8 @@ export async function runDrillCli(args: string[]): Promise<number> {
         scenario: { type: 'string', multiple: true },
         'recording-hook': { type: 'boolean', default: false },
         observe: { type: 'string', default: '5' },
+        latency: { type: 'string' },
+        'insync-ms': { type: 'string' },
         nodes: { type: 'string' },
         'hook-command': { type: 'string' },
         'hook-config': { type: 'string' },
@@ -129,6 +136,10 @@ export async function runDrillCli(args: string[]): Promise<number> {
       return 2;
     }
     return runVipswitchDrillCli(tool, values);
+  }
+  if (values.latency !== undefined || values['insync-ms'] !== undefined) {
+    console.error('vipswitch drill: --latency and --insync-ms belong to the vipswitch drill (the harness-only mode has no stack)');
+    return 2;
   }
   if ((values.scenario?.length ?? 0) > 1) {
     console.error('vipswitch drill: the harness-only mode runs one --scenario');
@@ -245,13 +256,25 @@ export async function runDrillCli(args: string[]): Promise<number> {
 }
 
 /** The default mode: runVipswitchDrill with a live timeline on stdout and the final table. */
-async function runVipswitchDrillCli(tool: 'repmgr' | 'patroni', values: { scenario?: string[]; observe?: string; logs?: string; json?: boolean }): Promise<number> {
-  const { DRILL_SCENARIOS, checkScenarioOrder, formatDrillTable, runVipswitchDrill } = await import('./vipswitch-drill');
+async function runVipswitchDrillCli(
+  tool: 'repmgr' | 'patroni',
+  values: { scenario?: string[]; observe?: string; latency?: string; 'insync-ms'?: string; logs?: string; json?: boolean },
+): Promise<number> {
+  const [{ DRILL_SCENARIOS, checkScenarioOrder, formatDrillTable, runVipswitchDrill }, { parseMsRange }] = await Promise.all([import('./vipswitch-drill'), import('../aws-endpoint/index')]);
   const scenarios = values.scenario ?? [...DRILL_SCENARIOS[tool]];
-  const problem = checkScenarioOrder(tool, scenarios);
   const observe = Number(values.observe ?? '5');
-  if (problem || !(observe >= 0)) {
-    console.error(`vipswitch drill: ${problem ?? '--observe must be a number of seconds >= 0'}`);
+  const latency = values.latency ?? 'aws';
+  let problem = checkScenarioOrder(tool, scenarios);
+  if (!problem && !(observe >= 0)) problem = '--observe must be a number of seconds >= 0';
+  if (!problem && latency !== 'aws' && latency !== 'instant') problem = `--latency must be aws or instant, got ${latency}`;
+  let insyncMs: { minMs: number; maxMs: number } | undefined;
+  try {
+    if (values['insync-ms'] !== undefined) insyncMs = parseMsRange('--insync-ms', values['insync-ms']);
+  } catch (e) {
+    problem ??= errMsg(e);
+  }
+  if (problem) {
+    console.error(`vipswitch drill: ${problem}`);
     return 2;
   }
   const out = (m: string) => process.stdout.write(m + '\n');
@@ -264,7 +287,16 @@ async function runVipswitchDrillCli(tool: 'repmgr' | 'patroni', values: { scenar
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const result = await runVipswitchDrill({ tool, scenarios, log: out, observeMs: observe * 1000, signal: abort.signal, ...(values.logs ? { logsDir: values.logs } : {}) });
+    const result = await runVipswitchDrill({
+      tool,
+      scenarios,
+      log: out,
+      observeMs: observe * 1000,
+      latency: latency as 'aws' | 'instant',
+      signal: abort.signal,
+      ...(insyncMs ? { insyncMs } : {}),
+      ...(values.logs ? { logsDir: values.logs } : {}),
+    });
     out('');
     out(formatDrillTable(result));
     if (result.error) out(`drill FAILED: ${result.error}`);

@@ -70,31 +70,59 @@ export function errMsg(e: unknown): string {
 export class DeadlineError extends Error {}
 /** Thrown from a waitUntil() probe to stop polling at once (e.g. the daemon being waited for died). */
 export class FatalWaitError extends Error {}
+/** Thrown by waitUntil() when its abort signal fires (the drill was interrupted). */
+export class AbortedError extends Error {}
+
+export interface WaitOptions {
+  /** pause between two probes (default 200 ms) */
+  intervalMs?: number;
+  /** stops the wait (AbortedError) before the next probe, and during the pause */
+  signal?: AbortSignal;
+}
 
 /**
- * Polls `fn` until it returns a value that is not undefined/null/false, or the deadline passes.
- * `fn` may throw; the last error is reported if the deadline passes.
+ * The one poll loop of the drill: polls `fn` until it returns a value that is not undefined/null/false, or the
+ * deadline passes (DeadlineError, naming the last error or result). `fn` may throw: that counts as "not yet", except
+ * FatalWaitError and AbortedError, which end the wait at once. An aborted `signal` ends it with AbortedError.
+ * `opts` may be the interval in ms (the harness' historical signature).
  */
 export async function waitUntil<T>(
   what: string,
-  fn: () => Promise<T | undefined | null | false>,
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
   deadlineMs: number,
-  intervalMs = 200,
+  opts: number | WaitOptions = {},
 ): Promise<T> {
+  const { intervalMs = 200, signal } = typeof opts === 'number' ? { intervalMs: opts } : opts;
   const end = Date.now() + deadlineMs;
   let last = 'no result yet';
   for (;;) {
+    if (signal?.aborted) throw new AbortedError(`interrupted while waiting for ${what}`);
     try {
       const r = await fn();
       if (r !== undefined && r !== null && r !== false) return r;
       last = `got ${String(r)}`;
     } catch (e) {
-      if (e instanceof FatalWaitError) throw e;
+      if (e instanceof FatalWaitError || e instanceof AbortedError) throw e;
       last = errMsg(e);
     }
     if (Date.now() >= end) throw new DeadlineError(`timed out after ${deadlineMs} ms waiting for ${what}: ${last}`);
-    await delay(Math.min(intervalMs, Math.max(0, end - Date.now())));
+    await pause(Math.min(intervalMs, Math.max(0, end - Date.now())), signal);
   }
+}
+
+/** Sleeps `ms`, or less when `signal` aborts (it never throws: the caller checks the signal). */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return delay(ms);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 export function delay(ms: number): Promise<void> {
