@@ -34,9 +34,12 @@ describe('serverless.yml, as packaged for AWS', () => {
     await rm(join(repoRoot(), `.local/build-package-${process.pid}`), { recursive: true, force: true });
   });
 
-  it('deploys three Lambdas on nodejs22.x with the routes of the wire contract', () => {
-    const functions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(functions.map((f) => f.Properties.Runtime)).toEqual(['nodejs22.x', 'nodejs22.x', 'nodejs22.x']);
+  const functionsByName = () => Object.fromEntries(Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([, r]) => [r.Properties.FunctionName as string, r.Properties]));
+
+  it('deploys four Lambdas on nodejs22.x with the routes of the wire contract', () => {
+    const functions = functionsByName();
+    expect(Object.keys(functions).sort()).toEqual(['vipswitch-prod-actuate', 'vipswitch-prod-ingest', 'vipswitch-prod-reconcile', 'vipswitch-prod-status']);
+    expect(Object.values(functions).map((f) => f.Runtime)).toEqual(['nodejs22.x', 'nodejs22.x', 'nodejs22.x', 'nodejs22.x']);
     const routes = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route').map((r) => r.Properties.RouteKey).sort();
     expect(routes).toEqual(['GET /v1/clusters/{cluster}', 'POST /v1/events']);
     // Hooks authenticate with their HMAC; the status route is for operators, IAM-signed.
@@ -45,11 +48,48 @@ describe('serverless.yml, as packaged for AWS', () => {
     expect(Object.values(resources).some((r) => r.Type === 'AWS::Events::Rule' && r.Properties.ScheduleExpression === 'rate(1 minute)' && r.Properties.State === 'ENABLED')).toBe(true);
   });
 
-  it('has the two tables (TTL, encryption), the pages topic, and edge throttling', () => {
-    expect(resources.StateTable?.Properties).toMatchObject({ BillingMode: 'PAY_PER_REQUEST', TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true }, SSESpecification: { SSEEnabled: true } });
-    expect(resources.IdempotencyTable?.Properties).toMatchObject({ TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true } });
+  it('has one table (TTL, encryption, a stream of new and old images), the pages topic, and edge throttling', () => {
+    expect(Object.entries(resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table').map(([name]) => name)).toEqual(['StateTable']);
+    expect(resources.StateTable?.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      SSESpecification: { SSEEnabled: true },
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    });
+    expect(resources.IdempotencyTable).toBeUndefined();
     expect(resources.PagesTopic?.Type).toBe('AWS::SNS::Topic');
     expect(resources.HttpApiStage?.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
+  });
+
+  it("triggers the actuator from the state table's stream: partial failures, bisection, bounded retries, paged on give-up, filtered", () => {
+    const mappings = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(1);
+    const [, mapping] = mappings[0]!;
+    expect(resources[mapping.Properties.FunctionName?.['Fn::GetAtt']?.[0]]?.Properties.FunctionName).toBe('vipswitch-prod-actuate');
+    expect(mapping.Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['StateTable', 'StreamArn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      DestinationConfig: { OnFailure: { Destination: { Ref: 'PagesTopic' } } },
+    });
+    // Bounded: -1 (Lambda's default) retries a poisoned batch until the record expires, blocking the cluster's shard.
+    const retries = mapping.Properties.MaximumRetryAttempts;
+    expect(Number.isInteger(retries) && retries >= 1 && retries <= 10).toBe(true);
+    // Filtered: the fencing record, the members, and journal entries flagged for a page or a fence; nothing else.
+    const patterns = (mapping.Properties.FilterCriteria?.Filters as { Pattern: string }[]).map((f) => JSON.parse(f.Pattern));
+    expect(patterns).toEqual(
+      expect.arrayContaining([
+        { dynamodb: { Keys: { sk: { S: ['#STATE'] } } } },
+        { dynamodb: { Keys: { sk: { S: [{ prefix: 'NODE#' }] } } } },
+        { dynamodb: { Keys: { pk: { S: [{ prefix: 'JOURNAL#' }] } }, NewImage: { page: { BOOL: [true] } } } },
+        { dynamodb: { Keys: { pk: { S: [{ prefix: 'JOURNAL#' }] } }, NewImage: { fence: { BOOL: [true] } } } },
+      ]),
+    );
+    expect(patterns).toHaveLength(4);
+    // Sized for Route 53's INSYNC wait (30-60 s in AWS) plus the EC2 moves and read-backs; Lambda's ceiling is 900 s.
+    const actuate = functionsByName()['vipswitch-prod-actuate']!;
+    expect(actuate.Timeout).toBeGreaterThanOrEqual(90);
+    expect(actuate.Timeout).toBeLessThanOrEqual(900);
   });
 
   it('grants least privilege: no wildcard actions, and every mutating EC2 action is bound to tagged resources', () => {
@@ -60,7 +100,13 @@ describe('serverless.yml, as packaged for AWS', () => {
       const list = Array.isArray(s.Action) ? s.Action : [s.Action];
       if (s.Resource === '*') expect(list.every((a) => /^ec2:Describe/.test(a))).toBe(true);
       if (list.some((a) => /^ec2:(?!Describe)/.test(a))) expect(JSON.stringify(s.Condition)).toContain('aws:ResourceTag/vipswitch:cluster');
+      // The stream is read on the state table's stream only.
+      if (list.some((a) => /^dynamodb:(GetRecords|GetShardIterator|DescribeStream)$/.test(a))) expect(s.Resource).toEqual([{ 'Fn::GetAtt': ['StateTable', 'StreamArn'] }]);
     }
-    expect(actions).toEqual(expect.arrayContaining(['dynamodb:ConditionCheckItem', 'ec2:ReplaceRoute', 'ec2:AssociateAddress', 'ec2:AssignPrivateIpAddresses', 'ec2:StopInstances', 'route53:ChangeResourceRecordSets', 'sns:Publish']));
+    expect(actions).toEqual(
+      expect.arrayContaining(['dynamodb:ConditionCheckItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'ec2:ReplaceRoute', 'ec2:AssociateAddress', 'ec2:AssignPrivateIpAddresses', 'ec2:StopInstances', 'route53:ChangeResourceRecordSets', 'route53:GetChange', 'sns:Publish']),
+    );
+    // sns:Publish (pages, and the trigger's on-failure destination) on the pages topic only.
+    for (const s of statements.filter((x) => [x.Action].flat().includes('sns:Publish'))) expect([s.Resource].flat()).toEqual([{ Ref: 'PagesTopic' }]);
   });
 });
