@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { VipEvent } from '../../shared/domain/event';
+import type { AcceptedAnswer, DuplicateAnswer, EventAnswerBody } from '../../shared/protocol/answers';
 import { HEADER } from '../../shared/protocol/signature';
 import {
   BUNDLE,
@@ -43,13 +44,16 @@ interface Received {
   timestamp: string;
   signatureOk: boolean;
 }
-type Reply = { status: number; body: Record<string, unknown> } | 'hang';
+type Reply = { status: number; body: EventAnswerBody | Record<string, unknown> } | 'hang';
+
+/** The wire contract's answer to a winning claim (shared/protocol/answers.ts): 202, the endpoint moves asynchronously. */
+const ACCEPTED: AcceptedAnswer = { code: 'accepted', decision: 'accepted', message: 'node2 on timeline 2 supersedes node1; committed at epoch 2, the endpoint moves asynchronously', epoch: 2, primary: 'node2', timeline: 2, actuation: 'pending' };
 
 class Receiver extends EventsReceiver {
   readonly received: Received[] = [];
   /** Answer for the next requests, in order; when empty, `fallback`. */
   plan: Reply[] = [];
-  fallback: Reply = { status: 200, body: { decision: 'accepted', code: 'accepted', message: 'ok' } };
+  fallback: Reply = { status: 202, body: ACCEPTED };
   /** Simulated server latency before each answer. */
   latencyMs = 0;
   inFlight = 0;
@@ -199,7 +203,7 @@ describe('vipswitch-hook repmgr', () => {
     });
     expect(new Set(receiver.received.map((got) => got.event.id)).size).toBe(calls.length);
     expect(pending(spoolDir)).toEqual([]);
-    expect(runs[0]!.stderr).toMatch(/outcome=delivered status=200 code=accepted attempts=1 ms=\d+/);
+    expect(runs[0]!.stderr).toMatch(/outcome=delivered status=202 code=accepted attempts=1 ms=\d+/);
   });
 
   it('tolerates a command cut at 1023 bytes (trailing args missing) and sends --facts-json facts', async () => {
@@ -273,7 +277,7 @@ describe('vipswitch-hook repmgr', () => {
     expect(receiver.received).toHaveLength(3);
     expect(new Set(receiver.received.map((got) => got.event.id)).size).toBe(1);
     expect(receiver.received.every((got) => got.signatureOk)).toBe(true);
-    expect(run.stderr).toMatch(/outcome=delivered status=200 code=accepted attempts=3/);
+    expect(run.stderr).toMatch(/outcome=delivered status=202 code=accepted attempts=3/);
     expect(pending(spoolDir)).toEqual([]);
   });
 
@@ -488,7 +492,7 @@ describe('vipswitch-hook killed mid-send', () => {
     const names = pending(spoolDir);
     const record = readRecord(spoolDir, names[0]!);
     const lock = readFileSync(join(spoolDir, '.lock'), 'utf8');
-    receiver.fallback = { status: 200, body: { decision: 'duplicate', code: 'duplicate', message: 'seen' } };
+    receiver.fallback = { status: 200, body: { code: 'duplicate', decision: 'duplicate', message: 'this event id was already processed; `first` is the answer it got', first: { status: 202, body: ACCEPTED } } satisfies DuplicateAnswer };
     const flush = await runHook(['--config', config, 'flush']);
 
     // Assert

@@ -11,19 +11,22 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, wr
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { VipEvent } from '../../shared/domain/event';
+import type { AcceptedAnswer, DryRunAnswer, EventAnswerBody, IgnoredAnswer, RejectedAnswer } from '../../shared/protocol/answers';
 import { deadEndpoint, EventsReceiver, type HookSetup, onBody, pending, PRIMARY_FACTS, runHook, signatureOk, startForTest, useHookBundle, writeHookSetup } from '../support/hook-bundle';
 
 const ADDRESS = '10.0.1.100/24';
 const STANDBY_FACTS = { inRecovery: true, timeline: 2, lsn: '0/3000060', systemIdentifier: '7710811430681400266' };
 
-const ACCEPTED = { code: 'accepted', decision: 'accepted', message: 'node2 on timeline 2 supersedes node1', primary: 'node2', epoch: 5, timeline: 2, actions: [], converged: true };
-const STALE = { code: 'stale_claim', decision: 'rejected', message: 'possible split brain', primary: 'node1', timeline: 3, epoch: 6, fencing: { policy: 'alert' } };
-const IGNORED = { code: 'ignored', decision: 'ignored', message: 'nothing to move', kind: 'informational' };
+// The wire contract's answers (shared/protocol/answers.ts): a winning claim is 202, the move follows asynchronously.
+const ACCEPTED: AcceptedAnswer = { code: 'accepted', decision: 'accepted', message: 'node2 on timeline 2 supersedes node1; committed at epoch 5, the endpoint moves asynchronously', primary: 'node2', epoch: 5, timeline: 2, actuation: 'pending' };
+const DRY_RUN: DryRunAnswer = { code: 'dry_run', decision: 'accepted', message: 'dry run: node2 on timeline 2 supersedes node1; nothing was changed', dryRun: true, primary: 'node2', epoch: 5, timeline: 2, actions: [{ mechanism: 'secondary_ip', target: '10.0.1.100', to: 'eni-0a1b2c3d4e5f60002', result: 'planned' }] };
+const STALE: RejectedAnswer = { code: 'stale_claim', decision: 'rejected', message: 'possible split brain', primary: 'node1', timeline: 3, epoch: 6, fencing: { policy: 'alert' } };
+const IGNORED: IgnoredAnswer = { code: 'ignored', decision: 'ignored', message: 'nothing to move', kind: 'informational' };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Receiver: checks each request's signature; answers by a function of the event (default: ignored).
 
-type Reply = { status: number; body: Record<string, unknown> };
+type Reply = { status: number; body: EventAnswerBody | Record<string, unknown> };
 
 class Receiver extends EventsReceiver {
   readonly received: { event: VipEvent; signatureOk: boolean }[] = [];
@@ -169,7 +172,7 @@ describe('localAddress: --help', () => {
 describe('localAddress: add on an accepted claim of this node', () => {
   it('checks, then runs "ip addr add <address> dev <if>" when the answer is accepted for this node', async () => {
     const receiver = await startReceiver();
-    receiver.answer = () => ({ status: 200, body: ACCEPTED });
+    receiver.answer = () => ({ status: 202, body: ACCEPTED });
     const { config, ip } = setupWithIp(receiver.url, { addresses: ['10.0.1.5/24'] });
 
     const run = await runHook(repmgr(config, 'standby_promote', PRIMARY_FACTS));
@@ -185,7 +188,7 @@ describe('localAddress: add on an accepted claim of this node', () => {
 
   it('does not add when the address is already on the interface', async () => {
     const receiver = await startReceiver();
-    receiver.answer = () => ({ status: 200, body: ACCEPTED });
+    receiver.answer = () => ({ status: 202, body: ACCEPTED });
     const { config, ip } = setupWithIp(receiver.url, { addresses: [ADDRESS] });
 
     const run = await runHook(repmgr(config, 'standby_promote', PRIMARY_FACTS));
@@ -197,7 +200,7 @@ describe('localAddress: add on an accepted claim of this node', () => {
 
   it('adds on a duplicate whose first answer accepted this node (a retried call)', async () => {
     const receiver = await startReceiver();
-    receiver.answer = () => ({ status: 200, body: { code: 'duplicate', decision: 'duplicate', message: 'seen', first: { status: 200, body: ACCEPTED } } });
+    receiver.answer = () => ({ status: 200, body: { code: 'duplicate', decision: 'duplicate', message: 'seen', first: { status: 202, body: ACCEPTED } } });
     const { config, ip } = setupWithIp(receiver.url, { addresses: [] });
 
     const run = await runHook(patroni(config, 'on_role_change', 'master', PRIMARY_FACTS));
@@ -212,7 +215,7 @@ describe('localAddress: add on an accepted claim of this node', () => {
     const answers: Reply[] = [
       { status: 200, body: IGNORED },
       { status: 409, body: { code: 'unverified_claim', decision: 'rejected', message: 'no facts' } },
-      { status: 200, body: { ...ACCEPTED, code: 'dry_run', dryRun: true } },
+      { status: 200, body: DRY_RUN },
     ];
     receiver.answer = () => answers.shift()!;
     const { config, ip } = setupWithIp(receiver.url, { addresses: [] });
@@ -241,7 +244,7 @@ describe('localAddress: remove when the call shows this node is not the primary'
   ])('%s: "ip addr del" when present', async (label, args, why) => {
     const receiver = await startReceiver();
     // Whatever the server says: the call's own facts and role win.
-    receiver.answer = () => ({ status: 200, body: label.includes('accepted') ? ACCEPTED : IGNORED });
+    receiver.answer = () => (label.includes('accepted') ? { status: 202, body: ACCEPTED } : { status: 200, body: IGNORED });
     const { config, ip } = setupWithIp(receiver.url, { addresses: ['10.0.1.5/24', ADDRESS] });
 
     const run = await runHook(args(config));
@@ -282,7 +285,7 @@ describe('localAddress: remove when the call shows this node is not the primary'
 describe('localAddress: off by default', () => {
   it('never runs the ip program without the section, or with enabled: false', async () => {
     const receiver = await startReceiver();
-    receiver.answer = (event) => ({ status: 200, body: event.facts?.inRecovery === false ? ACCEPTED : IGNORED });
+    receiver.answer = (event) => (event.facts?.inRecovery === false ? { status: 202, body: ACCEPTED } : { status: 200, body: IGNORED });
     const none = setup(receiver.url, undefined);
     const ip = fakeIp(none.dir, { addresses: [ADDRESS] });
     const off = setup(receiver.url, { ...enabled(ip.path), enabled: false });
@@ -309,7 +312,7 @@ describe('localAddress: a failing ip never fails the hook', () => {
     ['ip hangs', { addresses: [], hang: 'show' as const }, /localAddress=failed step=show .*reason="timeout after \d+ ms"/],
   ])('%s: exit 0, one log line', async (_label, behaviour, line) => {
     const receiver = await startReceiver();
-    receiver.answer = () => ({ status: 200, body: ACCEPTED });
+    receiver.answer = () => ({ status: 202, body: ACCEPTED });
     const { config, ip } = setupWithIp(receiver.url, behaviour);
 
     const run = await runHook(repmgr(config, 'standby_promote', PRIMARY_FACTS));
@@ -317,7 +320,7 @@ describe('localAddress: a failing ip never fails the hook', () => {
     expect(run.code).toBe(0);
     expect(receiver.received).toHaveLength(1);
     expect(localLines(run.stderr)).toEqual([expect.stringMatching(line)]);
-    expect(run.stderr).toMatch(/outcome=delivered status=200 code=accepted/);
+    expect(run.stderr).toMatch(/outcome=delivered status=202 code=accepted/);
     // A correctness bound, not a benchmark: timeoutMs (2000) + generous slack for process start and exit.
     expect(run.ms).toBeLessThan(2000 + 2000);
   });
@@ -369,7 +372,7 @@ describe("localAddress: only the call's own answer counts, never a flushed older
   it('an older claim answered accepted, sent along with an unrelated call: no add', async () => {
     const receiver = await startReceiver();
     const { config, spoolDir, ip, olderId } = await spoolOlderClaim(receiver, []);
-    receiver.answer = (event) => ({ status: 200, body: event.id === olderId ? ACCEPTED : IGNORED });
+    receiver.answer = (event) => (event.id === olderId ? { status: 202, body: ACCEPTED } : { status: 200, body: IGNORED });
 
     const run = await runHook(repmgr(config, 'repmgrd_reload', null));
 
@@ -384,7 +387,7 @@ describe("localAddress: only the call's own answer counts, never a flushed older
   it('an older claim answered stale_claim, sent along with an accepted claim: add (the own answer), no del', async () => {
     const receiver = await startReceiver();
     const { config, ip, olderId } = await spoolOlderClaim(receiver, []);
-    receiver.answer = (event) => (event.id === olderId ? { status: 409, body: STALE } : { status: 200, body: ACCEPTED });
+    receiver.answer = (event) => (event.id === olderId ? { status: 409, body: STALE } : { status: 202, body: ACCEPTED });
 
     const run = await runHook(repmgr(config, 'repmgrd_failover_promote', PRIMARY_FACTS));
 
@@ -395,7 +398,7 @@ describe("localAddress: only the call's own answer counts, never a flushed older
   });
 
   it.each([
-    ['accepted', [] as string[], { status: 200, body: ACCEPTED }],
+    ['accepted', [] as string[], { status: 202, body: ACCEPTED }],
     ['stale_claim', [ADDRESS], { status: 409, body: STALE }],
   ])('an older claim answered %s, the own claim left unanswered (503) in its budget: no ip change', async (_label, addresses, older) => {
     const receiver = await startReceiver();
@@ -429,7 +432,7 @@ describe("localAddress: only the call's own answer counts, never a flushed older
   it('"flush" delivering an older claim answered accepted: no ip call at all', async () => {
     const receiver = await startReceiver();
     const { config, spoolDir, ip, olderId } = await spoolOlderClaim(receiver, []);
-    receiver.answer = (event) => ({ status: 200, body: event.id === olderId ? ACCEPTED : IGNORED });
+    receiver.answer = (event) => (event.id === olderId ? { status: 202, body: ACCEPTED } : { status: 200, body: IGNORED });
 
     const flush = await runHook(['--config', config, 'flush']);
 
@@ -474,7 +477,7 @@ describe('localAddress with the real ip in a fresh network namespace (root)', ()
     writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), localAddress: { enabled: true, address: ADDRESS, interface: 'd0', ip: wrapper } }));
     const before = addressesOnD0();
 
-    receiver.answer = () => ({ status: 200, body: ACCEPTED });
+    receiver.answer = () => ({ status: 202, body: ACCEPTED });
     const promote = await runHook(repmgr(config, 'standby_promote', PRIMARY_FACTS));
     const afterPromote = addressesOnD0();
     const again = await runHook(repmgr(config, 'standby_promote', PRIMARY_FACTS));
