@@ -36,6 +36,10 @@ export interface ProfileRun {
   baseline: BaselineSample[];
   /** spawn → exit of `vipswitch-hook --version`, one per promotion round. */
   hookFloorMs: number[];
+  /** Samples that failed (kept out of the figures), with their error. */
+  failures: { scenario: string; round: number; at: string; error: string }[];
+  /** Set when the stack did not recover from a failed sample and the profile stopped early. */
+  aborted: string | null;
   /** `ms` of every ReplaceRoute / CreateRoute the endpoint served in this profile's run (vipswitch and baseline). */
   routeMutationMs: number[];
 }
@@ -46,6 +50,8 @@ export interface ProfileReport {
   load: ProfileRun['load'];
   benchCpuPercent: number;
   wallSeconds: number;
+  failures: ProfileRun['failures'];
+  aborted: string | null;
   rows: Row[];
   /** Each row's p50 against the baseline's caller-blocked p50. */
   vsBaseline: { id: string; p50Ratio: number | null; timesFaster: number | null }[];
@@ -101,7 +107,7 @@ export function buildReport(run: ProfileRun): ProfileReport {
     { segment: 'baseline: answer → aws CLI exit', stats: summarize(run.baseline.flatMap((s) => s.perCommand.map((c) => c.answerToExit))) },
     { segment: 'baseline: aws CLI processes per promotion', stats: summarize(run.baseline.map((s) => s.commands)) },
   ];
-  return { profile: run.profile, latency: run.latency, load: run.load, benchCpuPercent: run.benchCpuPercent, wallSeconds: run.wallSeconds, rows, vsBaseline, targets, breakdown, samples: { promotions: run.promotions, insync: run.insync, baseline: run.baseline, hookFloorMs: run.hookFloorMs } };
+  return { profile: run.profile, latency: run.latency, load: run.load, benchCpuPercent: run.benchCpuPercent, wallSeconds: run.wallSeconds, failures: run.failures, aborted: run.aborted, rows, vsBaseline, targets, breakdown, samples: { promotions: run.promotions, insync: run.insync, baseline: run.baseline, hookFloorMs: run.hookFloorMs } };
 }
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);
@@ -112,11 +118,13 @@ const load = (l: Load) => l.loadavg.map((x) => x.toFixed(2)).join(' ');
 export function formatProfile(r: ProfileReport): string {
   const out: string[] = [];
   out.push(`== profile ${r.profile} ==  load average (1/5/15 min) before ${load(r.load.before)}, after ${load(r.load.after)}; bench process CPU ${r.benchCpuPercent.toFixed(0)}% of one core; ${r.wallSeconds.toFixed(0)} s`);
+  if (r.failures.length > 0) out.push(`failed samples (left out of the figures): ${r.failures.map((f) => `${f.scenario} #${f.round} at ${f.at}: ${f.error.split('\n')[0]!.slice(0, 160)}`).join('; ')}`);
+  if (r.aborted !== null) out.push(`PROFILE ABORTED: ${r.aborted}`);
   out.push(`${'row'.padEnd(50)}${pad('n', 4)}${pad('p50', 9)}${pad('p95', 9)}${pad('p99', 9)}${pad('min', 9)}${pad('max', 9)}${pad('mean', 9)}${pad('vs baseline p50', 17)}`);
   for (const row of r.rows) {
     const s = row.stats;
     const vs = r.vsBaseline.find((v) => v.id === row.id);
-    const ratio = vs?.p50Ratio === null || vs?.p50Ratio === undefined ? '-' : `${vs.p50Ratio.toFixed(3)} (${vs.timesFaster}×)`;
+    const ratio = vs?.p50Ratio === null || vs?.p50Ratio === undefined ? '-' : `${vs.p50Ratio.toFixed(3)}${vs.timesFaster === null ? '' : ` (${vs.timesFaster}×)`}`;
     out.push(`${row.label.padEnd(50)}${pad(s?.n ?? 0, 4)}${pad(num(s?.p50), 9)}${pad(num(s?.p95), 9)}${pad(num(s?.p99), 9)}${pad(num(s?.min), 9)}${pad(num(s?.max), 9)}${pad(num(s?.mean), 9)}${pad(ratio, 17)}`);
   }
   out.push('targets:');

@@ -30,7 +30,7 @@ import { latencyProfileFromEnv, type LatencyProfile } from '../../local/aws-endp
 import { repoRoot } from '../../local/root';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import type { EndpointConfig } from '../../shared/domain/cluster';
-import { exampleTopology, registerCluster, type TestCluster } from '../support/local';
+import { exampleTopology, registerCluster, settled, type TestCluster } from '../support/local';
 import { AWS_CLI, baselineMove, checkAwsCli, type BaselineSample } from './baseline';
 import { buildReport, formatProfile, writeReport, type Load, type ProfileReport, type ProfileRun } from './report';
 import { hookFloorMs, promotions, type PromotionSample } from './vipswitch';
@@ -88,17 +88,48 @@ const endpointsOf = (cluster: TestCluster, extra: Record<string, unknown>): Endp
 const progress = (text: string) => process.stderr.write(`\r${text}\x1b[K`);
 const loadNow = (): Load => ({ loadavg: loadavg().map((x) => Math.round(x * 100) / 100), at: new Date().toISOString() });
 
+/** A sample that failed (the local stack stalled, a CLI failed): kept in the report, not in the figures. */
+interface Failure {
+  scenario: string;
+  round: number;
+  at: string;
+  error: string;
+}
+
+/** The stack did not come back after a failed sample: the profile stops with what it has. */
+class ProfileAborted extends Error {}
+
 async function benchProfile(plan: ProfilePlan, log: ((line: string) => void) | undefined): Promise<ProfileRun> {
   const before = loadNow();
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
   progress(`${plan.name}: starting the local stack…`);
   const stack: LocalStack = await startLocalStack({ topology: await exampleTopology(), latency: plan.latency, schedule: false, log });
-  const promotionsOut: PromotionSample[] = [];
-  const insyncOut: PromotionSample[] = [];
-  const baselineOut: BaselineSample[] = [];
-  const floorOut: number[] = [];
+  const out: Pick<ProfileRun, 'promotions' | 'insync' | 'baseline' | 'hookFloorMs' | 'failures'> & { aborted: string | null } = { promotions: [], insync: [], baseline: [], hookFloorMs: [], failures: [], aborted: null };
   const clusters: TestCluster[] = [];
+
+  /**
+   * One sample; a failure is recorded, then the cluster is given time to settle (the stream trigger retries a failed
+   * invocation) so that the next sample starts from a converged endpoint. No recovery in 2 minutes ends the profile.
+   */
+  const attempt = async <T>(scenario: string, round: number, take: () => Promise<T>, cluster: TestCluster | null): Promise<T | null> => {
+    try {
+      return await take();
+    } catch (error) {
+      const failure = { scenario, round, at: new Date().toISOString(), error: String((error as Error)?.stack ?? error).slice(0, 4000) };
+      out.failures.push(failure);
+      process.stderr.write(`\n${plan.name}: ${scenario} round ${round} failed (kept out of the figures, see failures in the JSON):\n${failure.error.slice(0, 1500)}\n`);
+      if (cluster) {
+        try {
+          await settled(stack, cluster, 120_000);
+        } catch (settleError) {
+          throw new ProfileAborted(`${scenario} round ${round}: the stack did not recover: ${(settleError as Error).message}`);
+        }
+      }
+      return null;
+    }
+  };
+
   try {
     const all = await registerCluster(stack, { endpoints: ALL_MECHANISMS });
     clusters.push(all);
@@ -107,16 +138,16 @@ async function benchProfile(plan: ProfilePlan, log: ((line: string) => void) | u
     const rounds = Math.max(plan.n, plan.baselineN) + WARM_UP;
     for (let i = 0; i < rounds; i++) {
       if (i < plan.n + WARM_UP) {
-        const sample = await runner.next();
+        const sample = await attempt('all mechanisms', i, () => runner.next(), all);
         const floor = await hookFloorMs();
-        if (i >= WARM_UP) {
-          promotionsOut.push(sample);
-          floorOut.push(floor);
+        if (i >= WARM_UP && sample) {
+          out.promotions.push(sample);
+          out.hookFloorMs.push(floor);
         }
       }
       if (i < plan.baselineN + WARM_UP) {
-        const sample = await baselineMove(stack, BASELINE_VIP, all.routeTableIds, baselineEnis[i % 2]!);
-        if (i >= WARM_UP) baselineOut.push(sample);
+        const sample = await attempt('baseline', i, () => baselineMove(stack, BASELINE_VIP, all.routeTableIds, baselineEnis[i % 2]!), null);
+        if (i >= WARM_UP && sample) out.baseline.push(sample);
       }
       progress(`${plan.name}: all mechanisms + baseline ${i + 1}/${rounds}`);
     }
@@ -124,33 +155,37 @@ async function benchProfile(plan: ProfilePlan, log: ((line: string) => void) | u
     clusters.push(insync);
     const insyncRunner = await promotions(stack, insync, endpointsOf(insync, INSYNC));
     for (let i = 0; i < plan.insyncN + WARM_UP; i++) {
-      const sample = await insyncRunner.next();
-      if (i >= WARM_UP) insyncOut.push(sample);
+      const sample = await attempt('Route 53 waitForInsync', i, () => insyncRunner.next(), insync);
+      if (i >= WARM_UP && sample) out.insync.push(sample);
       progress(`${plan.name}: Route 53 waitForInsync ${i + 1}/${plan.insyncN + WARM_UP}`);
     }
-    progress('');
-    const routeMutationMs = stack.aws
-      .calls()
-      .filter((c) => c.service === 'ec2' && (c.action === 'ReplaceRoute' || c.action === 'CreateRoute') && c.ms !== null)
-      .map((c) => c.ms!);
-    const cpu = process.cpuUsage(cpu0);
-    const wallMs = performance.now() - wall0;
-    return {
-      profile: plan.name,
-      latency: plan.latency,
-      load: { before, after: loadNow() },
-      benchCpuPercent: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
-      wallSeconds: wallMs / 1000,
-      promotions: promotionsOut,
-      insync: insyncOut,
-      baseline: baselineOut,
-      hookFloorMs: floorOut,
-      routeMutationMs,
-    };
+  } catch (error) {
+    if (!(error instanceof ProfileAborted)) {
+      await stack.stop();
+      throw error;
+    }
+    out.aborted = error.message;
+    process.stderr.write(`\n${plan.name}: profile aborted, reporting what was measured: ${error.message}\n`);
   } finally {
+    progress('');
     for (const c of clusters) await c.cleanup();
-    await stack.stop();
   }
+  const routeMutationMs = stack.aws
+    .calls()
+    .filter((c) => c.service === 'ec2' && (c.action === 'ReplaceRoute' || c.action === 'CreateRoute') && c.ms !== null)
+    .map((c) => c.ms!);
+  await stack.stop();
+  const cpu = process.cpuUsage(cpu0);
+  const wallMs = performance.now() - wall0;
+  return {
+    profile: plan.name,
+    latency: plan.latency,
+    load: { before, after: loadNow() },
+    benchCpuPercent: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
+    wallSeconds: wallMs / 1000,
+    ...out,
+    routeMutationMs,
+  };
 }
 
 async function main(): Promise<void> {
@@ -159,26 +194,34 @@ async function main(): Promise<void> {
   await checkAwsCli();
   await run(process.execPath, [join(root, 'scripts/build-hook.mjs')]);
   const logFile = process.env.VIPSWITCH_STACK_LOG;
-  const log = logFile ? (line: string) => appendFileSync(logFile, `${line}\n`) : undefined;
+  const log = logFile ? (line: string) => appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`) : undefined;
   const at = new Date().toISOString();
   const awsCli = (await run(AWS_CLI, ['--version'])).stdout.trim();
   const machine = { node: process.version, platform: process.platform, release: release(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, totalMemMiB: Math.round(totalmem() / 2 ** 20), loadavgAtStart: loadNow().loadavg, awsCli };
   console.log(`vipswitch bench ${at}: node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}, load average ${machine.loadavgAtStart.join(' ')} (other engineers may be running tests)`);
   const profiles: ProfileReport[] = [];
+  const errors: { profile: string; error: string }[] = [];
   for (const plan of list) {
-    const report = buildReport(await benchProfile(plan, log));
-    profiles.push(report);
-    console.log(`\n${formatProfile(report)}`);
+    try {
+      const report = buildReport(await benchProfile(plan, log));
+      profiles.push(report);
+      console.log(`\n${formatProfile(report)}`);
+    } catch (error) {
+      errors.push({ profile: plan.name, error: String((error as Error)?.stack ?? error) });
+      console.log(`\n== profile ${plan.name} == FAILED: ${String((error as Error)?.message ?? error)}`);
+    }
   }
   const paths = await writeReport(join(root, 'bench/results'), {
     at,
     machine: { ...machine, loadavgAtEnd: loadNow().loadavg },
     settings: { warmUpDiscarded: WARM_UP, plans: list.map(({ name, n, baselineN, insyncN }) => ({ name, n, baselineN, insyncN })), percentiles: 'nearest rank' },
     profiles,
+    errors,
   } as { at: string });
   const misses = profiles.flatMap((p) => p.targets.filter((t) => !t.pass).map((t) => `${p.profile}: ${t.label}`));
   console.log(`\n${misses.length === 0 ? 'every target PASS' : `MISS: ${misses.join('; ')}`}`);
   console.log(`written: ${paths.map((p) => p.slice(root.length + 1)).join(', ')}`);
+  if (errors.length > 0) process.exitCode = 1;
 }
 
 main().catch((error) => {

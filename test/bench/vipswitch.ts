@@ -43,8 +43,11 @@ const ROUTE_MUTATIONS = new Set(['ReplaceRoute', 'CreateRoute']);
 /** The cluster's status, without its journal (fewer reads on the store the actuator is using). */
 async function fetchStatus(stack: LocalStack, cluster: TestCluster): Promise<Record<string, any>> {
   const response = await fetch(`${stack.apiUrl}/v1/clusters/${cluster.name}?journal=0`);
-  if (response.status !== 200) throw new Error(`status API answered ${response.status} for ${cluster.name}`);
-  return (await response.json()) as Record<string, any>;
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`status API answered ${response.status} for ${cluster.name}: ${text.slice(0, 300)}`);
+  const body = JSON.parse(text) as Record<string, any>;
+  if (typeof body.state !== 'object' || body.state === null) throw new Error(`status API answered without a state for ${cluster.name}: ${text.slice(0, 300)}`);
+  return body;
 }
 
 /**
@@ -86,10 +89,17 @@ function segmentsOf(o: Origin, s: Omit<PromotionSample, 'segments'>, stderr: str
   };
 }
 
+/** What the endpoint and the trigger saw since a sample began: for the message of a sample that timed out. */
+function diagnose(stack: LocalStack, seq0: number, invocations0: number): string {
+  const calls = stack.aws.calls().filter((c) => c.seq > seq0).map((c) => `${c.at} ${c.service} ${c.action} ${c.status ?? 'pending'} ${c.errorCode ?? ''} ${c.ms ?? '-'} ms`);
+  const stats = stack.trigger.stats();
+  return `\ntrigger: ${stats.invocations - invocations0} invocation(s) since the sample began, ${JSON.stringify(stats)}\nAWS calls since the sample began:\n  ${calls.join('\n  ') || '(none)'}`;
+}
+
 /**
  * One promotion of `node` on `timeline`: spawn the hook; on every event-loop turn note the trigger's first invocation
- * and each mechanism reaching `node`; after the hook exited and everything moved, ask the status API (one request
- * after another) until the new epoch is `converged`.
+ * and each mechanism reaching `node`; after the hook exited and everything moved, ask the status API each time the
+ * trigger is idle until the new epoch is `converged`.
  */
 async function promote(stack: LocalStack, cluster: TestCluster, endpoints: EndpointConfig, node: TestNode, timeline: number): Promise<PromotionSample> {
   const seq0 = stack.aws.calls().at(-1)?.seq ?? 0;
@@ -109,19 +119,31 @@ async function promote(stack: LocalStack, cluster: TestCluster, endpoints: Endpo
     for (const m of mechanisms) if (movedMs[m.key] === undefined && m.at(view, node)) movedMs[m.key] = now;
     if (outcome.error !== undefined) throw outcome.error;
     if (outcome.run !== undefined && mechanisms.every((m) => movedMs[m.key] !== undefined)) break;
-    if (now > deadlineMs) throw new Error(`promotion of ${node.name} (timeline ${timeline}) not moved within ${deadlineMs} ms: moved ${JSON.stringify(movedMs)}, hook ${outcome.run ? `exited: ${outcome.run.stderr}` : 'still running'}`);
+    if (now > deadlineMs) throw new Error(`promotion of ${node.name} (timeline ${timeline}) not moved within ${deadlineMs} ms: moved ${JSON.stringify(movedMs)}, hook ${outcome.run ? `exited: ${outcome.run.stderr}` : 'still running'}${diagnose(stack, seq0, invocations0)}`);
     await nextTurn();
   }
   const run = outcome.run!;
-  let status: Record<string, any>;
+  // The status API is read when the trigger has nothing in flight (checked on every turn, in this process): the
+  // actuator records `converged` before its invocation ends, so that read finds it. Reading it in a tight loop
+  // meanwhile would put the status Lambda on the Lambda host the actuator runs on, inside the path being measured.
+  const trigger = { idle: false };
+  const armIdle = () => {
+    trigger.idle = false;
+    void stack.trigger.idle().then(() => (trigger.idle = true));
+  };
+  armIdle();
+  let status: Record<string, any> = {};
   for (;;) {
-    status = await fetchStatus(stack, cluster);
-    const { state, endpoint } = status;
-    if (state.primary === node.name && state.timeline === timeline && endpoint?.epoch === state.epoch) {
-      if (endpoint.phase === 'converged') break;
-      if (endpoint.phase === 'failed') throw new Error(`actuation failed for ${node.name}: ${JSON.stringify(endpoint.targets)}`);
+    if (trigger.idle) {
+      status = await fetchStatus(stack, cluster);
+      const { state, endpoint } = status;
+      if (state.primary === node.name && state.timeline === timeline && endpoint?.epoch === state.epoch) {
+        if (endpoint.phase === 'converged') break;
+        if (endpoint.phase === 'failed') throw new Error(`actuation failed for ${node.name}: ${JSON.stringify(endpoint.targets)}`);
+      }
+      armIdle();
     }
-    if (sinceOrigin(o, performance.now()) > deadlineMs) throw new Error(`status of ${cluster.name} not converged on ${node.name} within ${deadlineMs} ms: ${JSON.stringify(status.endpoint)}`);
+    if (sinceOrigin(o, performance.now()) > deadlineMs) throw new Error(`status of ${cluster.name} not converged on ${node.name} within ${deadlineMs} ms: ${JSON.stringify(status.endpoint)}${diagnose(stack, seq0, invocations0)}`);
     await nextTurn();
   }
   const verifiedMs = sinceOrigin(o, performance.now());
