@@ -46,19 +46,21 @@ export async function processEvent(deps: ProcessDeps, input: EventInput, options
     const { record } = loaded;
     let decision = decide(record.state, node, event, loaded.targets);
     if (options.dryRun || record.config.dryRun) return planOnly(record.config.endpoints, endpointTarget(node, loaded.nodes), decision);
-    if (attempt > MAX_COMMIT_ATTEMPTS && decision.outcome === 'accepted') {
-      // Every attempt lost a race: others kept advancing the epoch. Re-reading once more can only make this claim older.
+    // Every attempt lost a race: others kept advancing the epoch. Refused and paged, but NOT fenced and not marked
+    // failed: on the last read this claim was still the newest, so its node may well be the real primary.
+    const gaveUp = attempt > MAX_COMMIT_ATTEMPTS && decision.outcome === 'accepted';
+    if (gaveUp) {
       decision = {
         outcome: 'stale_claim',
-        reason: `${node.name} lost ${MAX_COMMIT_ATTEMPTS} races to newer claims`,
+        reason: `${node.name}'s claim (timeline ${event.facts?.timeline ?? '?'}) lost ${MAX_COMMIT_ATTEMPTS} commit races to concurrent writes; not fenced, re-send it or confirm it`,
         current: { primary: record.state.primary, timeline: record.state.timeline, epoch: record.state.epoch },
         claimedTimeline: event.facts?.timeline ?? 0,
       };
     }
-    const answer = answerFor(record.config, node, decision);
-    const health = healthFromEvent(event, decision);
+    const answer = answerFor(record.config, node, decision, gaveUp);
+    const health = gaveUp ? null : healthFromEvent(event, decision);
     const outcome = await deps.store.recordEvent({
-      entry: journalEntry(event, decision, record.config, node, deps.now().toISOString(), decision.outcome === 'accepted' ? decision.epoch : record.state.epoch),
+      entry: journalEntry(event, decision, record.config, node, gaveUp, deps.now().toISOString(), decision.outcome === 'accepted' ? decision.epoch : record.state.epoch),
       replay: input.replay,
       payloadHash,
       answer,
@@ -92,7 +94,7 @@ function hashEvent(event: VipEvent): string {
 }
 
 /** The answer to a decision (DESIGN.md's table). A winning claim is 202: committed, the move follows. */
-function answerFor(config: ClusterConfig, node: NodeRecord, decision: Decision): EventAnswer {
+function answerFor(config: ClusterConfig, node: NodeRecord, decision: Decision, gaveUp: boolean): EventAnswer {
   switch (decision.outcome) {
     case 'accepted':
       return {
@@ -119,7 +121,7 @@ function answerFor(config: ClusterConfig, node: NodeRecord, decision: Decision):
           primary: decision.current.primary,
           timeline: decision.current.timeline,
           epoch: decision.current.epoch,
-          fencing: fencingPlan(config, node, decision),
+          fencing: fencingPlan(config, node, decision, gaveUp),
         },
       };
     case 'unverified_claim':
@@ -130,22 +132,23 @@ function answerFor(config: ClusterConfig, node: NodeRecord, decision: Decision):
 }
 
 /** What the cluster's fencing policy will do about a stale claim's node (the actuator carries it out). */
-function fencingPlan(config: ClusterConfig, node: NodeRecord, decision: Extract<Decision, { outcome: 'stale_claim' }>): Record<string, unknown> {
+function fencingPlan(config: ClusterConfig, node: NodeRecord, decision: Extract<Decision, { outcome: 'stale_claim' }>, gaveUp: boolean): Record<string, unknown> {
   if (config.fencing !== 'stop-instance') return { policy: 'alert' };
+  if (gaveUp) return { policy: 'stop-instance', result: 'skipped', why: 'lost commit races, not older' };
   if (node.name === decision.current.primary) return { policy: 'stop-instance', result: 'skipped', why: 'node is the current primary' };
   if (node.instanceId === null) return { policy: 'stop-instance', result: 'skipped', why: 'no instanceId registered' };
   return { policy: 'stop-instance', result: 'scheduled', instanceId: node.instanceId };
 }
 
 /** The journal entry, with what the actuator needs to page and fence after the answer. */
-function journalEntry(event: VipEvent, decision: Decision, config: ClusterConfig, node: NodeRecord, receivedAt: string, epoch: number | null): JournalEntry {
+function journalEntry(event: VipEvent, decision: Decision, config: ClusterConfig, node: NodeRecord, gaveUp: boolean, receivedAt: string, epoch: number | null): JournalEntry {
   const entry: JournalEntry = { cluster: event.cluster, eventId: event.id, receivedAt, node: event.node, type: event.type, outcome: decision.outcome, reason: decision.reason, epoch, event };
   switch (decision.outcome) {
     case 'ignored':
       if (decision.kind === EventKind.Fault) entry.page = true;
       break;
     case 'stale_claim': {
-      const fencing = fencingPlan(config, node, decision);
+      const fencing = fencingPlan(config, node, decision, gaveUp);
       entry.details = { current: decision.current, claimedTimeline: decision.claimedTimeline, fencing };
       entry.page = true;
       if (fencing.result === 'scheduled') entry.fence = true;

@@ -23,12 +23,13 @@ export async function exampleTopology() {
   return loadTopology(join(ROOT, 'local/topology.example.json'));
 }
 
-export async function startTestStack(env: Record<string, string> = {}): Promise<LocalStack> {
+export async function startTestStack(env: Record<string, string> = {}, options: { latency?: Parameters<typeof startLocalStack>[0]['latency']; log?: (line: string) => void } = {}): Promise<LocalStack> {
   await run(process.execPath, [join(ROOT, 'scripts/build-hook.mjs')]);
   // VIPSWITCH_STACK_LOG=<file>: keep the API host's output (serverless-offline, Lambda logs) for debugging.
   const logFile = process.env.VIPSWITCH_STACK_LOG;
-  const log = logFile ? (line: string) => appendFileSync(logFile, `${line}\n`) : undefined;
-  return startLocalStack({ topology: await exampleTopology(), env, schedule: false, log });
+  const toFile = logFile ? (line: string) => appendFileSync(logFile, `${line}\n`) : undefined;
+  const log = options.log || toFile ? (line: string) => (options.log?.(line), toFile?.(line)) : undefined;
+  return startLocalStack({ topology: await exampleTopology(), env, schedule: false, log, ...(options.latency ? { latency: options.latency } : {}) });
 }
 
 /** Run the reconcile Lambda now, through the local Lambda invoke API. */
@@ -126,8 +127,10 @@ export function routeTargets(stack: LocalStack, cluster: TestCluster): (string |
  * is `converged` (or `failed`) for the current epoch. The endpoint moves after the answer, so tests wait for this.
  */
 export async function settled(stack: LocalStack, cluster: TestCluster, timeoutMs = 15_000): Promise<Record<string, any>> {
+  const deadline = Date.now() + timeoutMs;
   return waitFor(`the actuator to settle ${cluster.name}`, timeoutMs, async () => {
-    await stack.trigger.idle();
+    // Bounded: a stuck trigger must fail this wait, not hang it.
+    await Promise.race([stack.trigger.idle(), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
     const s = await status(stack, cluster);
     return s.endpoint && s.endpoint.epoch === s.state.epoch && s.endpoint.phase !== 'converging' ? s : null;
   }, 20);
