@@ -5,7 +5,7 @@ import { endpointView, pointsAt } from '../../local/endpoint-view';
 import type { LocalStack } from '../../local/stack';
 import { waitFor } from '../../local/wait-for';
 import type { EndpointConfig } from '../../shared/domain/cluster';
-import { HOOK, primaryFacts, registerCluster, repmgrArgs, runHook, settled, startTestStack, status, type TestCluster, type TestNode } from '../support/local';
+import { HOOK, primaryFacts, registerCluster, repmgrArgs, runHook, settled, startTestStack, type TestCluster, type TestNode } from '../support/local';
 
 /**
  * "Commit fast, converge asynchronously", proven under the AWS-like latency profile (EC2 mutations ~100–400 ms,
@@ -84,7 +84,7 @@ describe('commit fast, converge asynchronously (AWS-like latency profile)', () =
 
   it("the promoted node's next event is delivered on its own call, while the move is still under way", async () => {
     const node = cluster.nodes.node2!;
-    const current = (await status(stack, cluster)).state.timeline as number;
+    const current = (await settled(stack, cluster, 30_000)).state.timeline as number;
 
     const promote = await timedHook(node, 'standby_promote', current + 1);
     const next = await timedHook(node, 'repmgrd_failover_promote', current + 1);
@@ -103,7 +103,7 @@ describe('commit fast, converge asynchronously (AWS-like latency profile)', () =
   }, 120_000);
 
   it('every event is journaled exactly once, and no function timed out', async () => {
-    const { journal } = await (await fetch(`${stack.apiUrl}/v1/clusters/${cluster.name}?journal=200`)).json();
+    const { journal } = (await (await fetch(`${stack.apiUrl}/v1/clusters/${cluster.name}?journal=200`)).json()) as { journal: { eventId: string; outcome: string }[] };
     const ids = journal.map((j: { eventId: string; outcome: string }) => `${j.eventId}#${j.outcome}`);
     expect(new Set(ids).size).toBe(ids.length);
     expect(stackLog.filter((l) => /timeout|timed out/i.test(l))).toEqual([]);
@@ -112,7 +112,7 @@ describe('commit fast, converge asynchronously (AWS-like latency profile)', () =
 
   it('the actuator crashing after the commit: the trigger retries and the endpoint still moves within 5 s', async () => {
     const node = cluster.nodes.node3!;
-    const current = (await status(stack, cluster)).state.timeline as number;
+    const current = (await settled(stack, cluster, 30_000)).state.timeline as number;
     const before = stack.trigger.stats();
     stack.trigger.failNext(2);
 
