@@ -1,4 +1,5 @@
 import type { VipEvent } from '../../shared/domain/event';
+import { ErrorCode } from '../../shared/protocol/answers';
 import { signedHeaders } from '../../shared/protocol/signature';
 import { backoffDelay, type BackoffPolicy } from './backoff';
 import { postOnce, type PostResult } from './http-post';
@@ -13,9 +14,10 @@ export type Verdict =
   | { kind: 'retry'; reason: string; status: number | null; code: string | null; retryAfterMs: number | null };
 
 /**
- * The wire contract's answers: 2xx is done; `409 event_in_progress`, `401 replayed_request`, 408, 429, 5xx, network errors and timeouts are
- * worth another try; every other 4xx (400, 401, 404, 409 stale_claim / unverified_claim /
- * system_identifier_mismatch, 413) is the server's final word. Anything else (1xx, 3xx) is retried: keeping a
+ * The wire contract's answers (shared/protocol/answers.ts): 2xx is done (202 accepted: committed, the endpoint moves
+ * after); `401 replayed_request`, 408, 429, 5xx, network errors and timeouts are worth another try; every other 4xx
+ * (400, 401, 404, 409 stale_claim / unverified_claim / system_identifier_mismatch / event_id_reused, 413) is the
+ * server's final word. Anything else (1xx, 3xx) is retried: keeping a
  * record spooled loses nothing.
  */
 export function classifyAnswer(result: PostResult): Verdict {
@@ -25,7 +27,7 @@ export function classifyAnswer(result: PostResult): Verdict {
   if (status >= 200 && status < 300) return { kind: 'delivered', status, code: decision ?? code, body: result.body };
   // `401 replayed_request`: our own earlier attempt in the same second carried the same signature (timestamps are
   // whole seconds). Signing again a moment later is a new request, answered `duplicate` if the first went through.
-  if ((status === 409 && code === 'event_in_progress') || (status === 401 && code === 'replayed_request') || status === 408 || status === 429 || status >= 500) {
+  if ((status === 401 && code === ErrorCode.ReplayedRequest) || status === 408 || status === 429 || status >= 500) {
     return { kind: 'retry', reason: `HTTP ${status}`, status, code, retryAfterMs: result.retryAfterMs };
   }
   if (status >= 400 && status < 500) return { kind: 'final', status, code, message, body: result.body };

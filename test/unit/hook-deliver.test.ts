@@ -17,10 +17,10 @@ function answer(status: number, body: Record<string, unknown> = {}): PostResult 
 describe('classifyAnswer', () => {
   const failure = (reason: string): PostResult => ({ kind: 'failure', reason });
   const table: { label: string; result: PostResult; kind: string }[] = [
-    { label: '200 accepted', result: answer(200, { decision: 'accepted' }), kind: 'delivered' },
+    { label: '202 accepted (committed, the move follows)', result: answer(202, { code: 'accepted', decision: 'accepted', actuation: 'pending' }), kind: 'delivered' },
     { label: '200 duplicate', result: answer(200, { decision: 'duplicate' }), kind: 'delivered' },
     { label: '202', result: answer(202), kind: 'delivered' },
-    { label: '409 event_in_progress', result: answer(409, { code: 'event_in_progress' }), kind: 'retry' },
+    { label: '409 event_id_reused', result: answer(409, { code: 'event_id_reused' }), kind: 'final' },
     { label: '408', result: answer(408), kind: 'retry' },
     { label: '429 throttled', result: answer(429, { code: 'throttled' }), kind: 'retry' },
     { label: '500', result: answer(500), kind: 'retry' },
