@@ -11,7 +11,7 @@ import type { HookCall, HookWiring, NodeInfo } from './hook';
 import { recordingHook } from './hook';
 import { PatroniCluster } from './patroni';
 import { RepmgrCluster } from './repmgr';
-import { Timeline, delay, errMsg } from './util';
+import { AbortedError, Timeline, delay, errMsg, waitUntil } from './util';
 
 const SCENARIOS = {
   repmgr: ['failover', 'switchover', 'split-brain'],
@@ -167,30 +167,31 @@ export async function runDrillCli(args: string[]): Promise<number> {
   const out = (m: string) => process.stdout.write(m + '\n');
   const tl = new Timeline('drill', out);
   let cluster: RepmgrCluster | PatroniCluster | undefined;
-  let tailing = true;
+  const tailing = new AbortController();
   const seen = { n: 0 };
   const allCalls: HookCall[] = [];
   const onSignal = () => {
     tl.log('interrupted: tearing down');
-    tailing = false;
+    tailing.abort();
     void (cluster?.destroy() ?? Promise.resolve()).finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const tail = async () => {
-    while (tailing) {
-      if (cluster && !cluster.destroyed) {
-        const calls = await cluster.hookCalls().catch(() => [] as HookCall[]);
-        for (const c of calls.slice(seen.n)) {
-          allCalls.push(c);
-          tl.logAt(c.t, `hook ${c.node ?? '?'} ${c.tool ?? ''} ${c.event}${c.role ? ` ${c.role}` : ''}${c.tool === 'repmgr' && c.args[4] ? ` — ${c.args[4]}` : ''}`);
-        }
-        seen.n = calls.length;
-      }
-      await delay(200);
+  // prints each recorded hook call as it lands, every 200 ms, until the teardown
+  const tailOnce = async () => {
+    if (!cluster || cluster.destroyed) return;
+    const calls = await cluster.hookCalls().catch(() => [] as HookCall[]);
+    for (const c of calls.slice(seen.n)) {
+      allCalls.push(c);
+      tl.logAt(c.t, `hook ${c.node ?? '?'} ${c.tool ?? ''} ${c.event}${c.role ? ` ${c.role}` : ''}${c.tool === 'repmgr' && c.args[4] ? ` — ${c.args[4]}` : ''}`);
     }
+    seen.n = calls.length;
   };
+  const tail = () =>
+    waitUntil('the teardown', async () => (await tailOnce(), false), Number.POSITIVE_INFINITY, { intervalMs: 200, signal: tailing.signal }).catch((e) => {
+      if (!(e instanceof AbortedError)) throw e;
+    });
   const tailer = tail();
 
   let ok = false;
@@ -233,8 +234,9 @@ export async function runDrillCli(args: string[]): Promise<number> {
       }
       tl.log(`final leader ${await c.leader()}`);
     }
-    // give the last callbacks a moment to land in the log before the teardown
-    await delay(1_000);
+    // the last callbacks land in the log before the teardown: wait until no hook process of the cluster runs
+    await waitUntil('the last hook calls to finish', () => !cluster!.processes().some((p) => p.cmdline.includes('/hook.json')), 15_000, 100);
+    await tailOnce();
     ok = true;
   } catch (e) {
     tl.log(`drill FAILED: ${errMsg(e)}`);
@@ -243,7 +245,7 @@ export async function runDrillCli(args: string[]): Promise<number> {
       const copied = await cluster.collectLogs(values.logs).catch(() => []);
       tl.log(`copied ${copied.length} log files to ${values.logs}`);
     }
-    tailing = false;
+    tailing.abort();
     await tailer;
     await cluster?.destroy().catch((e) => tl.log(`teardown failed: ${errMsg(e)}`));
     process.removeListener('SIGINT', onSignal);

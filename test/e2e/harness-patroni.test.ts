@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PatroniCluster, recordingHook, pidAlive, portOpen, processesOf } from '../../local/drill';
+import { waitUntil } from '../../local/drill/util';
 
 const log = (m: string) => {
   if (process.env.DRILL_VERBOSE) process.stdout.write(m + '\n');
@@ -153,14 +154,9 @@ describe('PatroniCluster hook wiring (1 member, custom sh hook)', () => {
     const line = `patroni|on_start|master|${cl.scope}|k3y|${ODD}`;
     const logFile = path.join(m.dir, 'custom-hook.log');
     // Patroni runs callbacks asynchronously: poll the hook's own log with a deadline
-    const deadline = Date.now() + 15_000;
-    let lines: string[] = [];
-    while (Date.now() < deadline) {
-      lines = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n') : [];
-      if (lines.includes(line)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(lines).toContain(line);
+    const read = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n') : []);
+    await waitUntil('the custom hook to log on_start', () => read().includes(line), 15_000, 100).catch(() => undefined);
+    expect(read()).toContain(line);
     expect(readFileSync(path.join(cl.baseDir, 'pg1', 'patroni.yml'), 'utf8')).toContain(path.join(cl.baseDir, 'bin', '1-hook.sh'));
   }, 60_000);
 });

@@ -78,14 +78,13 @@ export function expectMoved(s: DrillScenarioResult, maxVerifiedMs: number): void
   expect(claim?.facts).toMatchObject({ inRecovery: false });
   // the hook of the new primary was answered 202 accepted (no actions in the answer: the move came after it)
   expect(s.promoteHook).toMatchObject({ node: s.to, status: 202, code: 'accepted' });
-  // Route 53: the writer change was submitted after the commit and went INSYNC before the status said converged
-  // (give or take the drill's 50 ms poll of the local endpoint's state)
+  // Route 53: the writer change was submitted after the commit and went INSYNC after the profile's delay (reported
+  // apart from `verified`: a reconcile pass that finds the records in place can say converged before INSYNC)
   expect(s.route53).toBeDefined();
   const r53 = s.route53!;
   expect(r53.submittedMs).toBeGreaterThanOrEqual(committed!);
   expect(r53.insyncMs).not.toBeNull();
   expect(r53.insyncMs! - r53.submittedMs).toBeGreaterThanOrEqual(E2E_INSYNC_MS - 100);
-  expect(r53.insyncMs! - verified!).toBeLessThanOrEqual(100);
   // the status API went converging → converged for the new epoch during the scenario
   expect(s.endpointStatus.some((e) => e.epoch === claim?.epoch && e.phase === 'converged')).toBe(true);
 }

@@ -5,6 +5,8 @@
 import type { Timeline } from '../util';
 import type { DrillResult, DrillScenarioResult, DrillStep } from './drill-types';
 
+/** the drill reads the local endpoint's state every 50 ms: INSYNC is seen up to that much late */
+const POLL_SLACK_MS = 100;
 const sec = (ms: number | undefined | null) => (ms === undefined || ms === null ? '-' : (ms / 1000).toFixed(3));
 
 /** Builds one scenario's timeline as it runs, logging each step live (ms from the action). */
@@ -58,11 +60,16 @@ export function formatScenarioSummary(s: DrillScenarioResult): string[] {
       `Route 53 INSYNC ${r.insyncMs === null ? 'not seen' : `+${sec(r.insyncMs)} s`} — change ${r.changeId} submitted +${sec(r.submittedMs)} s` +
         `${r.insyncMs === null ? '' : `, PENDING for ${sec(r.insyncMs - r.submittedMs)} s`} (local endpoint's state view, 50 ms polls)`,
     );
+    // waitForInsync: the actuator says converged only after INSYNC; earlier means another pass (reconcile) found the
+    // records in place while the change was still PENDING
+    if (r.insyncMs !== null && verified !== undefined && verified + POLL_SLACK_MS < r.insyncMs) {
+      lines.push(`NOTE: the status said converged ${sec(r.insyncMs - verified)} s before Route 53 was INSYNC (a pass that found the records in place while the change was PENDING)`);
+    }
   }
   if (s.promoteHook) {
     const h = s.promoteHook;
     lines.push(
-      `promote hook ${h.node} ${h.type}: answered ${h.status ?? '?'} ${h.code ?? '?'}; held its caller ${h.heldMs === null ? 'for an unknown time' : `${sec(h.heldMs)} s`} ` +
+      `promote hook ${h.node} ${h.type}: answered ${h.status ?? '?'} ${h.code ?? '?'}; held its caller ${h.heldMs === null ? '?' : `${sec(h.heldMs)} s`} ` +
         `(${h.heldFrom}; its POST ${h.postMs === null ? '?' : `${h.postMs} ms`})`,
     );
   }

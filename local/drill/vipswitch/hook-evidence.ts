@@ -110,7 +110,7 @@ export function hookCallEvidence(lines: HookLogLine[], eventId: string, event: V
   const num = (v: string | undefined) => (v === undefined || v === '' || Number.isNaN(Number(v)) ? null : Number(v));
   const total = mine.find((l) => TOTAL_OUTCOMES.has(l.fields.outcome ?? '') && l.fields.pending !== undefined);
   let heldMs: number | null = null;
-  let heldFrom = 'not measurable (repmgr %t with whole seconds)';
+  let heldFrom = "not measurable: repmgr's %t has whole seconds";
   if (total && num(total.fields.ms) !== null) {
     heldMs = num(total.fields.ms);
     heldFrom = `the hook's own ms (${total.fields.outcome})`;
