@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { readdir } from 'node:fs/promises';
+import { applyClusterFile } from '../../local/apply';
 import { type LocalStack } from '../../local/stack';
 import { waitFor } from '../../local/wait-for';
 import { signedHeaders } from '../../shared/protocol/signature';
@@ -129,6 +130,22 @@ describe('hook → API → DynamoDB Local → local EC2 endpoint', () => {
     await waitFor('the stale_claim page', 5000, () => pages(stack, cluster, 'stale_claim').length === 1);
     await stack.trigger.idle();
     expect(ec2Calls(stack, 'ReplaceRoute')).toBe(replaces);
+  });
+
+  it('re-applying the cluster config on a live cluster keeps the fencing record and every node\'s health', async () => {
+    const { node2, node3 } = cluster.nodes;
+    const standby = { inRecovery: true, timeline: 1, lsn: '0/3000060', systemIdentifier: null };
+    await runHook(node2!, repmgrArgs(node2!, 'repmgrd_start'), standby);
+    await runHook(node3!, repmgrArgs(node3!, 'repmgrd_start'), standby);
+    const before = await settled(stack, cluster);
+    const health = (s: Record<string, any>) => Object.fromEntries(s.nodes.map((n: { name: string; health: string }) => [n.name, n.health]));
+    expect(health(before)).toEqual({ node1: 'primary', node2: 'replica', node3: 'replica' });
+
+    await applyClusterFile(stack.store, join(cluster.dir, 'cluster.yaml'));
+
+    const after = await settled(stack, cluster);
+    expect(health(after)).toEqual({ node1: 'primary', node2: 'replica', node3: 'replica' });
+    expect(after.state).toMatchObject({ primary: 'node1', epoch: before.state.epoch, timeline: 1 });
   });
 
   it('a claim without facts is 409 unverified_claim and nothing moves', async () => {
