@@ -3,6 +3,10 @@
  * the local stack: switchover → failover → rejoin, each measured from the action to the endpoint verified. One
  * cluster for the file; the drill tears it (and its stack) down itself, afterAll stops a drill that is still running.
  *
+ * On the async contract: the winning claim is answered 202 accepted, the endpoint moves after the answer, the page of a
+ * stale claim comes after its 409; the stack runs the AWS-like latency profile with a 3 s Route 53 INSYNC
+ * (test/support/drill.ts), so each move is also checked for its Route 53 change going INSYNC.
+ *
  * DRILL_VERBOSE=1 prints the live timeline; DRILL_LOGS_DIR=<dir> keeps the cluster's logs.
  */
 import type { DrillResult } from '../../local/drill/vipswitch-drill';
