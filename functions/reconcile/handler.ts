@@ -11,7 +11,7 @@ import { logger, store } from '../wiring';
 async function reconcile(): Promise<{ clusters: { cluster: string; converged: boolean; epoch: number; changed: number }[] }> {
   const results = [];
   for (const cluster of await store.listClusters()) {
-    const result = await converge(actingDeps, cluster);
+    const result = await converge(actingDeps, cluster, { fresh: true });
     const changed = result.actions.filter((a) => a.result === 'moved' || a.result === 'created').length;
     if (changed > 0) await actingDeps.alerter.page(driftRepairedPage(cluster, result.primary, result.epoch, result.actions));
     if (!result.converged && result.primary !== null) await actingDeps.alerter.page(actuationFailedPage(cluster, result.primary, result.epoch, result.actions, 'reconcile'));

@@ -77,6 +77,11 @@ export interface ActuationMechanism<T extends ActuationTarget, S, R = void> {
   observe(targets: readonly T[]): Promise<Array<Observation<S>>>;
   /** Pure: the observed state against `target.to`. */
   compare(target: T, state: S): Comparison;
+  /**
+   * The state a target is in when it points at `value` (what the previous convergence verified). Only for mechanisms
+   * whose mutation is idempotent and safe whatever the real state is: see {@link PointAtOptions.known}.
+   */
+  fromKnown?(target: T, value: string | null): S;
   /** `each`: one mutation per differing target, all concurrently. `batch`: one atomic mutation for all of them. */
   grouping: 'each' | 'batch';
   /** Make the change for `pending` (one target for `each`), sending every mutating call through `mutate`. Throws on failure. */
@@ -139,10 +144,14 @@ export async function runActuationCycle<T extends ActuationTarget, S, R = void>(
   if (targets.length === 0) return [];
 
   let observed: Array<Observation<S>>;
-  try {
-    observed = await mechanism.observe(targets);
-  } catch (error) {
-    observed = targets.map(() => ({ error }));
+  const known = knownStates(mechanism, targets, options);
+  if (known) observed = known;
+  else {
+    try {
+      observed = await mechanism.observe(targets);
+    } catch (error) {
+      observed = targets.map(() => ({ error }));
+    }
   }
 
   const pending: Array<Pending<T, S> & { index: number }> = [];
@@ -204,6 +213,17 @@ export async function runActuationCycle<T extends ActuationTarget, S, R = void>(
   );
   if (toReadBack.length > 0) await verifyByReadBack(mechanism, toReadBack, options.readBack ?? DEFAULT_READ_BACK, finish);
   return reports;
+}
+
+/**
+ * The targets' states from what the previous convergence verified, when the mechanism can act on that and every
+ * target is known to differ from where it should point; otherwise null (observe first).
+ */
+function knownStates<T extends ActuationTarget, S, R>(mechanism: ActuationMechanism<T, S, R>, targets: readonly T[], options: ActuationCycleOptions): Array<Observation<S>> | null {
+  const { known } = options;
+  if (!mechanism.fromKnown || !known || options.plan) return null;
+  if (!targets.every((t) => known.has(t.target) && known.get(t.target) !== t.to)) return null;
+  return targets.map((t) => ({ state: mechanism.fromKnown!(t, known.get(t.target) ?? null) }));
 }
 
 /**

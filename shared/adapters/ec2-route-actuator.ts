@@ -53,6 +53,8 @@ export class Ec2RouteActuator implements EndpointActuator {
         result: route?.NetworkInterfaceId === t.to ? 'in_place' : route ? 'moved' : 'created',
         from: route ? via(route) : null,
       }),
+      // ReplaceRoute is idempotent, and a route that vanished meanwhile is created (below): safe on a known state.
+      fromKnown: (t, eni) => (eni === null ? undefined : { DestinationCidrBlock: t.cidr, NetworkInterfaceId: eni }),
       act: async ([p], mutate) => {
         if (!p) return {};
         const { routeTableId, cidr, to: eni } = p.target;

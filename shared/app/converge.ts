@@ -16,6 +16,14 @@ export interface ConvergeDeps {
   now: () => Date;
 }
 
+/** Each target's value as the last convergence left it verified (moved, created or found in place). */
+function knownTargets(status: TargetStatus | null): Map<string, string | null> | undefined {
+  if (status === null || status.phase !== 'converged') return undefined;
+  const known = new Map<string, string | null>();
+  for (const t of status.targets) if (t.result === 'moved' || t.result === 'created' || t.result === 'in_place') known.set(t.target, t.to);
+  return known;
+}
+
 /** Passes before giving up when the epoch keeps moving under us (each pass follows a newer claim). */
 const MAX_PASSES = 5;
 
@@ -31,7 +39,7 @@ export function endpointTarget(primary: NodeRecord, nodes: NodeRecord[]): Endpoi
  * claim. After the pass the epoch is read again; `appliedEpoch` is recorded only while it is still current. Every pass
  * records the targets' status (desired vs observed, converging / converged / failed, and when). Safe to re-run.
  */
-export async function converge(deps: ConvergeDeps, cluster: string): Promise<ConvergeResult> {
+export async function converge(deps: ConvergeDeps, cluster: string, options: { fresh?: boolean } = {}): Promise<ConvergeResult> {
   let last: ConvergeResult = { epoch: 0, primary: null, actions: [], converged: false };
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const loaded = await deps.store.loadCluster(cluster);
@@ -40,12 +48,17 @@ export async function converge(deps: ConvergeDeps, cluster: string): Promise<Con
     const primary = loaded.nodes.find((n) => n.name === state.primary);
     if (primary === undefined) throw new Error(`primary ${state.primary} of ${cluster} is not a registered node`);
     const since = loaded.targets?.epoch === state.epoch ? loaded.targets.since : deps.now().toISOString();
-    // Status readers see the move under way (a reconcile pass over a converged endpoint writes nothing here).
-    if (!(loaded.targets?.epoch === state.epoch && loaded.targets.phase === 'converged')) {
-      await deps.store.recordTargets(cluster, { epoch: state.epoch, primary: primary.name, phase: 'converging', since, at: deps.now().toISOString(), targets: loaded.targets?.targets ?? [] });
-    }
+    // Status readers see the move under way (a reconcile pass over a converged endpoint writes nothing here). Written
+    // alongside the move, not before it: the status write must not delay the first mutation.
+    const converging =
+      loaded.targets?.epoch === state.epoch && loaded.targets.phase === 'converged'
+        ? Promise.resolve()
+        : deps.store.recordTargets(cluster, { epoch: state.epoch, primary: primary.name, phase: 'converging', since, at: deps.now().toISOString(), targets: loaded.targets?.targets ?? [] });
     const guard = async () => (await deps.store.currentEpoch(cluster)) === state.epoch;
-    const actions = await deps.actuator.pointAt(config.endpoints, endpointTarget(primary, loaded.nodes), { guard });
+    // What the last convergence verified: on a failover every target differs for sure, so the actuators may act
+    // without a first Describe (the read-back still verifies). Reconcile passes (options.fresh) read everything.
+    const known = options.fresh ? undefined : knownTargets(loaded.targets);
+    const [actions] = await Promise.all([deps.actuator.pointAt(config.endpoints, endpointTarget(primary, loaded.nodes), { guard, known }), converging]);
     last = { epoch: state.epoch, primary: primary.name, actions, converged: false };
     if (actions.some((a) => a.result === 'superseded')) continue;
     if ((await deps.store.currentEpoch(cluster)) !== state.epoch) continue;

@@ -12,6 +12,14 @@ export interface PointAtOptions {
    * guard that throws fails its target (`GuardFailed`) and no mutation is made. Without a guard every mutation goes on.
    */
   guard?: () => Promise<boolean>;
+  /**
+   * What each target (by its report's `target`) was last verified pointing at, from the previous convergence. A
+   * mechanism whose mutation is idempotent may act on it without reading first when EVERY target is known and none
+   * already points where it should (a new primary: each one differs for sure), saving the Describe round trip on a
+   * failover; the read-back still verifies the change. Anything else (a target unknown, or known to be right) is
+   * observed first as usual, so drift is never hidden behind a stale memory. Reconcile passes none.
+   */
+  known?: ReadonlyMap<string, string | null>;
 }
 
 /**

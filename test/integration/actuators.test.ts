@@ -198,6 +198,54 @@ describe('Ec2RouteActuator', () => {
     expect(routeTarget(RTB_SUBNET)).toBe(ENI[1]);
   });
 
+  it('with every target known to differ (a failover), mutates first without a Describe, then verifies by read-back', async () => {
+    const known = new Map([
+      [`${RTB_MAIN} ${VIP}/32`, ENI[0]],
+      [`${RTB_SUBNET} ${VIP}/32`, ENI[0]],
+    ]);
+    const since = mark();
+
+    const reports = await new Ec2RouteActuator({ client: ec2 }).pointAt(both, to(2), { known });
+
+    expect(reports.map((r) => [r.result, r.from, r.verified])).toEqual([
+      ['moved', ENI[0], true],
+      ['moved', ENI[0], true],
+    ]);
+    // The first call is the mutation: the Describe calls come after, as the read-back.
+    expect(callsSince(since)[0]?.action).toBe('ReplaceRoute');
+    expect([routeTarget(RTB_MAIN), routeTarget(RTB_SUBNET)]).toEqual([ENI[1], ENI[1]]);
+  });
+
+  it('reads first when any target is known to be right already (a drift it would otherwise miss), or is unknown', async () => {
+    await ec2.send(new ReplaceRouteCommand({ RouteTableId: RTB_MAIN, DestinationCidrBlock: `${VIP}/32`, NetworkInterfaceId: ENI[2] }));
+    for (const known of [new Map([[`${RTB_MAIN} ${VIP}/32`, ENI[1]], [`${RTB_SUBNET} ${VIP}/32`, ENI[0]]]), new Map([[`${RTB_SUBNET} ${VIP}/32`, ENI[0]]])]) {
+      const since = mark();
+
+      const reports = await new Ec2RouteActuator({ client: ec2 }).pointAt(both, to(2), { known });
+
+      expect(callsSince(since)[0]?.action).toBe('DescribeRouteTables');
+      expect(reports.every((r) => r.result === 'moved' || r.result === 'in_place')).toBe(true);
+      expect([routeTarget(RTB_MAIN), routeTarget(RTB_SUBNET)]).toEqual([ENI[1], ENI[1]]);
+      await ec2.send(new ReplaceRouteCommand({ RouteTableId: RTB_MAIN, DestinationCidrBlock: `${VIP}/32`, NetworkInterfaceId: ENI[2] }));
+    }
+  });
+
+  it('a route known to exist but deleted meanwhile is created (ReplaceRoute finds none)', async () => {
+    await ec2.send(new DeleteRouteCommand({ RouteTableId: RTB_SUBNET, DestinationCidrBlock: `${VIP}/32` }));
+    const known = new Map([
+      [`${RTB_MAIN} ${VIP}/32`, ENI[0]],
+      [`${RTB_SUBNET} ${VIP}/32`, ENI[0]],
+    ]);
+
+    const reports = await new Ec2RouteActuator({ client: ec2 }).pointAt(both, to(2), { known });
+
+    expect(reports.map((r) => [r.result, r.verified])).toEqual([
+      ['moved', true],
+      ['created', true],
+    ]);
+    expect(routeTarget(RTB_SUBNET)).toBe(ENI[1]);
+  });
+
   it('with its default read-back, confirms a move although DescribeRouteTables answers the old routes for 1.5 s', async () => {
     await withLaggingDescribes(async (aws, client) => {
       // Act
