@@ -35,7 +35,7 @@ async function status(request: APIGatewayProxyEventV2): Promise<APIGatewayProxyR
  */
 function endpointStatus(epoch: number, targets: TargetStatus | null) {
   if (targets === null || targets.epoch < epoch) {
-    return { epoch, phase: epoch === 0 ? 'converged' : 'converging', since: targets?.at ?? null, at: null, targets: [] };
+    return { epoch, phase: epoch === 0 ? 'converged' : 'converging', since: null, at: null, targets: [] };
   }
   return {
     epoch: targets.epoch,

@@ -8,6 +8,8 @@ export interface ConvergeResult {
   actions: ActionReport[];
   /** True when every target points at the holder of the newest epoch and `appliedEpoch` was recorded. */
   converged: boolean;
+  /** Reconcile only: the actuator is still carrying this epoch out; nothing was done. */
+  inFlight?: boolean;
 }
 
 export interface ConvergeDeps {
@@ -39,12 +41,19 @@ export function endpointTarget(primary: NodeRecord, nodes: NodeRecord[]): Endpoi
  * claim. After the pass the epoch is read again; `appliedEpoch` is recorded only while it is still current. Every pass
  * records the targets' status (desired vs observed, converging / converged / failed, and when). Safe to re-run.
  */
-export async function converge(deps: ConvergeDeps, cluster: string, options: { fresh?: boolean } = {}): Promise<ConvergeResult> {
+export async function converge(deps: ConvergeDeps, cluster: string, options: { fresh?: boolean; inFlightMs?: number } = {}): Promise<ConvergeResult> {
   let last: ConvergeResult = { epoch: 0, primary: null, actions: [], converged: false };
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const loaded = await deps.store.loadCluster(cluster);
     if (loaded === null || loaded.record.state.primary === null) return { ...last, converged: loaded !== null };
     const { state, config } = loaded.record;
+    // Reconcile leaves an epoch the actuator is still carrying out alone (its INSYNC wait, its read-back): a second
+    // writer would race it, page a false drift, and call the endpoint converged while Route 53 is still PENDING. Only
+    // a move in flight for longer than the actuator can run (it died) is taken over.
+    const t = loaded.targets;
+    if (options.inFlightMs !== undefined && t && t.epoch === state.epoch && t.phase === 'converging' && deps.now().getTime() - Date.parse(t.at) < options.inFlightMs) {
+      return { epoch: state.epoch, primary: state.primary, actions: [], converged: false, inFlight: true };
+    }
     const primary = loaded.nodes.find((n) => n.name === state.primary);
     if (primary === undefined) throw new Error(`primary ${state.primary} of ${cluster} is not a registered node`);
     const since = loaded.targets?.epoch === state.epoch ? loaded.targets.since : deps.now().toISOString();
@@ -53,7 +62,7 @@ export async function converge(deps: ConvergeDeps, cluster: string, options: { f
     const converging =
       loaded.targets?.epoch === state.epoch && loaded.targets.phase === 'converged'
         ? Promise.resolve()
-        : deps.store.recordTargets(cluster, { epoch: state.epoch, primary: primary.name, phase: 'converging', since, at: deps.now().toISOString(), targets: loaded.targets?.targets ?? [] });
+        : deps.store.recordTargets(cluster, { epoch: state.epoch, primary: primary.name, phase: 'converging', since, at: deps.now().toISOString(), targets: loaded.targets?.epoch === state.epoch ? loaded.targets.targets : [] });
     const guard = async () => (await deps.store.currentEpoch(cluster)) === state.epoch;
     // What the last convergence verified: on a failover every target differs for sure, so the actuators may act
     // without a first Describe (the read-back still verifies). Reconcile passes (options.fresh) read everything.

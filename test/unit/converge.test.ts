@@ -1,0 +1,62 @@
+import { converge } from '../../shared/app/converge';
+import type { EndpointConfig, EndpointTarget } from '../../shared/domain/cluster';
+import type { ActionReport } from '../../shared/ports/cluster-store';
+import type { EndpointActuator, PointAtOptions } from '../../shared/ports/endpoint-actuator';
+import { ROUTE_TABLES, storeWithCluster } from '../support/in-memory-cluster-store';
+
+/** An actuator that records its calls and reports every route table moved to the primary's ENI. */
+function recordingActuator() {
+  const calls: { target: EndpointTarget; options: PointAtOptions }[] = [];
+  const actuator: EndpointActuator = {
+    pointAt: async (endpoints: EndpointConfig, target: EndpointTarget, options: PointAtOptions = {}) => {
+      calls.push({ target, options });
+      return (endpoints.routeTables?.routeTableIds ?? []).map((id): ActionReport => ({ mechanism: 'route_table', target: `${id} ${ROUTE_TABLES.vip}/32`, to: target.primary.eni, result: 'moved', verified: true }));
+    },
+  };
+  return { actuator, calls };
+}
+
+describe('converge', () => {
+  const at = new Date('2026-11-30T12:00:00.000Z');
+  const now = () => at;
+
+  it('moves the endpoint to the newest holder, records appliedEpoch and a converged status', async () => {
+    const store = await storeWithCluster({ now, state: { primary: 'node2', timeline: 2, epoch: 2, appliedEpoch: 1 } });
+    const { actuator, calls } = recordingActuator();
+
+    const result = await converge({ store, actuator, now }, 'pg-main');
+
+    expect(result).toMatchObject({ epoch: 2, primary: 'node2', converged: true });
+    expect(calls).toHaveLength(1);
+    expect((await store.getCluster('pg-main'))?.state.appliedEpoch).toBe(2);
+    expect((await store.loadCluster('pg-main'))?.targets).toMatchObject({ epoch: 2, phase: 'converged' });
+  });
+
+  it('reconcile leaves an epoch the actuator is still carrying out alone, and takes over one older than the actuator can run', async () => {
+    const store = await storeWithCluster({ now, state: { primary: 'node2', timeline: 2, epoch: 2, appliedEpoch: 1 } });
+    const { actuator, calls } = recordingActuator();
+    const converging = (ageMs: number) => store.recordTargets('pg-main', { epoch: 2, primary: 'node2', phase: 'converging', since: new Date(at.getTime() - ageMs).toISOString(), at: new Date(at.getTime() - ageMs).toISOString(), targets: [] });
+
+    await converging(5_000);
+    const inFlight = await converge({ store, actuator, now }, 'pg-main', { fresh: true, inFlightMs: 120_000 });
+    await converging(180_000);
+    const takenOver = await converge({ store, actuator, now }, 'pg-main', { fresh: true, inFlightMs: 120_000 });
+
+    expect(inFlight).toMatchObject({ inFlight: true, converged: false, actions: [] });
+    expect(takenOver).toMatchObject({ converged: true });
+    expect(calls).toHaveLength(1);
+  });
+
+  it('passes what the last convergence verified to the actuator, except on a fresh (reconcile) pass', async () => {
+    const store = await storeWithCluster({ now, state: { primary: 'node2', timeline: 2, epoch: 2, appliedEpoch: 1 } });
+    await store.recordTargets('pg-main', { epoch: 1, primary: 'node1', phase: 'converged', since: at.toISOString(), at: at.toISOString(), targets: [{ mechanism: 'route_table', target: 'rtb-1 10.0.255.10/32', to: 'eni-1', result: 'moved' }] });
+    const { actuator, calls } = recordingActuator();
+
+    await converge({ store, actuator, now }, 'pg-main');
+    await converge({ store, actuator, now }, 'pg-main', { fresh: true });
+
+    expect(calls[0]?.options.known).toEqual(new Map([['rtb-1 10.0.255.10/32', 'eni-1']]));
+    expect(calls[1]?.options.known).toBeUndefined();
+    expect(typeof calls[0]?.options.guard).toBe('function');
+  });
+});
