@@ -176,13 +176,14 @@ export async function deliverSpool(options: DeliverOptions): Promise<DeliverRepo
         spool.remove(name);
         report.delivered++;
         if (own) report.answer = { status: outcome.status, body: outcome.body };
-        log.line({ ...base, outcome: 'delivered', status: outcome.status, code: outcome.code, attempts: outcome.attempts, ms: outcome.ms });
+        // totalMs: process start to this answer, for the caller's own event (how long the hook held its caller, but exit).
+        log.line({ ...base, outcome: 'delivered', status: outcome.status, code: outcome.code, attempts: outcome.attempts, ms: outcome.ms, totalMs: own ? Math.round(now()) : undefined });
       } else if (outcome.kind === 'answered') {
         spool.moveToAnswered(name, outcome.answer);
         report.answered++;
         if (own) report.answer = { status: outcome.answer.status, body: outcome.answer.body };
         const { status, code, message, attempts } = outcome.answer;
-        log.line({ ...base, outcome: 'answered', status, code, message, attempts, ms: outcome.ms, kept: `answered/${name}` });
+        log.line({ ...base, outcome: 'answered', status, code, message, attempts, ms: outcome.ms, totalMs: own ? Math.round(now()) : undefined, kept: `answered/${name}` });
       } else {
         log.line({ ...base, outcome: 'spooled', status: outcome.status ?? undefined, code: outcome.code ?? undefined, reason: outcome.reason, attempts: outcome.attempts, ms: outcome.ms });
         report.stoppedBecause = `oldest record ${record.event.id} not delivered (${outcome.reason})`;
