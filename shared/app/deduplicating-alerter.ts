@@ -19,7 +19,8 @@ export class DeduplicatingAlerter implements Alerter {
   }
 
   async page(page: Page): Promise<void> {
-    const key = `${page.cluster}|${page.type}|${String(page.details?.node ?? '')}`;
+    // Per node, and per epoch where a page has one: a NEW failover's failed move must page even inside the window.
+    const key = `${page.cluster}|${page.type}|${String(page.details?.node ?? '')}|${String(page.details?.epoch ?? '')}`;
     let verdict: { send: boolean; suppressedBefore: number } = { send: true, suppressedBefore: 0 };
     try {
       verdict = await this.#store.notePage(key, this.#windowSeconds);

@@ -55,9 +55,21 @@ export function pageForEntry(entry: JournalEntry): Page | null {
   }
 }
 
+/** What the fencing policy did, in words on-call can act on (the actuator fills in the result before paging). */
 function fencingSummary(fencing: unknown): string {
-  const policy = (fencing as { policy?: string } | undefined)?.policy ?? 'alert';
-  return policy === 'alert' ? 'Policy: alert only.' : `Policy: ${policy} (carried out by the actuator; journaled).`;
+  const f = (fencing ?? {}) as { policy?: string; result?: string; instanceId?: string; why?: string; error?: { code?: string; message?: string } };
+  const policy = f.policy ?? 'alert';
+  if (policy === 'alert') return 'Policy: alert only.';
+  switch (f.result) {
+    case 'stopped':
+      return `Fenced: instance ${f.instanceId ?? '?'} stopped (Force).`;
+    case 'failed':
+      return `Fencing FAILED (${policy}): ${f.error?.code ?? 'error'} ${f.error?.message ?? ''}`.trim();
+    case 'skipped':
+      return `Not fenced (${policy}): ${f.why ?? 'skipped'}.`;
+    default:
+      return `Policy: ${policy}, not carried out yet.`;
+  }
 }
 
 /** The endpoint could not be pointed at the newest epoch's holder (after the commit, or on a reconcile pass). */

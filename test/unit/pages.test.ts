@@ -73,7 +73,9 @@ describe('pageForEntry', () => {
       message: 'reason of stale_claim. The endpoint stays on node1. Policy: alert only.',
       details: { eventId: event.id, node: 'node2', claimedTimeline: 2, current: details.current, fencing: { policy: 'alert' } },
     });
-    expect(stopped?.message).toContain('Policy: stop-instance (carried out by the actuator; journaled).');
+    expect(stopped?.message).toContain('Fenced: instance i-node2 stopped (Force).');
+    const failed = pageForEntry(entry(event, 'stale_claim', { details: { ...details, fencing: { policy: 'stop-instance', result: 'failed', instanceId: 'i-node2', error: { code: 'UnauthorizedOperation', message: 'not allowed' } } }, page: true, fence: true }));
+    expect(failed?.message).toContain('Fencing FAILED (stop-instance): UnauthorizedOperation not allowed');
     expect(stopped?.details).toMatchObject({ fencing: { result: 'stopped', instanceId: 'i-node2' } });
   });
 
