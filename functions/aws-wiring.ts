@@ -1,22 +1,23 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { createAwsClient } from '../shared/adapters/aws-clients';
 import { createEndpointActuator } from '../shared/adapters/endpoint-actuators';
 import { Ec2InstanceFencer } from '../shared/adapters/ec2-instance-fencer';
 import { SnsAlerter } from '../shared/adapters/sns-alerter';
 import { DeduplicatingAlerter } from '../shared/app/deduplicating-alerter';
 import type { ReactDeps } from '../shared/app/react-to-changes';
-import { clientConfig, config, logger, store } from './wiring';
+import { awsBounds, config, logger, store } from './wiring';
 
 // The clients that act on AWS (the actuator and reconcile): EC2, Route 53, SNS, built once per cold start.
-const ec2 = new EC2Client(clientConfig);
+const ec2 = createAwsClient(EC2Client, awsBounds);
 
 export const actingDeps: ReactDeps = {
   store,
-  actuator: createEndpointActuator({ ec2, route53: new Route53Client(clientConfig) }),
+  actuator: createEndpointActuator({ ec2, route53: createAwsClient(Route53Client, awsBounds) }),
   alerter: new DeduplicatingAlerter({
     inner: new SnsAlerter({
-      client: new SNSClient(clientConfig),
+      client: createAwsClient(SNSClient, awsBounds),
       topicArn: config.topicArn,
       onError: (error, page) => logger.error('page not sent', { error: error as Error, pageType: page.type, cluster: page.cluster }),
     }),

@@ -5,15 +5,18 @@ import { offlineInvoker, startStreamTrigger, type StreamTrigger } from './stream
 import { triggerFailedPage } from '../shared/app/pages';
 import type { Topology } from './aws-endpoint/topology';
 import { DynamoDBClusterStore } from '../shared/adapters/dynamodb-cluster-store';
+import { LOCAL_STAGE, stageNames } from '../shared/config/names';
 import { startApiHost, type ApiHost } from './api-host';
 import { createTables, localDynamoClient, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { freePort } from './ports';
 
-/** Table and topic names of the `local` stage (serverless.yml: `${service}-${stage}-...`). */
+const localNames = stageNames(LOCAL_STAGE);
+
+/** Table and topic names of the `local` stage (shared/config/names.ts, as serverless.yml names them). */
 export const LOCAL_NAMES = {
-  state: 'vipswitch-local-state',
-  actuate: 'vipswitch-local-actuate',
-  topicArn: 'arn:aws:sns:us-east-1:000000000000:vipswitch-pages',
+  state: localNames.state,
+  actuate: localNames.actuate,
+  topicArn: `arn:aws:sns:us-east-1:000000000000:${localNames.pagesTopic}`,
 } as const;
 
 export interface LocalStackPorts {
