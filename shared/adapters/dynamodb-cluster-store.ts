@@ -64,7 +64,7 @@ export class DynamoDBClusterStore implements ClusterStore {
     const targets = items.find((i) => i.sk === TARGETS_SK);
     return {
       record: toRecord(cluster, state),
-      nodes: items.filter((i) => String(i.sk).startsWith('NODE#')).map((i) => ({ ...toNode(cluster, i), hookKey: i.hookKey })),
+      nodes: items.filter((i) => String(i.sk).startsWith('NODE#')).map((i) => ({ ...toNode(cluster, i), ...keysOf(i) })),
       targets: targets ? (targets.status as TargetStatus) : null,
     };
   }
@@ -155,7 +155,48 @@ export class DynamoDBClusterStore implements ClusterStore {
 
   async getNode(cluster: string, node: string): Promise<NodeWithKey | null> {
     const { Item } = await this.#doc.send(new GetCommand({ TableName: this.#table, Key: { pk: clusterPk(cluster), sk: nodeSk(node) }, ConsistentRead: true }));
-    return Item ? { ...toNode(cluster, Item), hookKey: Item.hookKey } : null;
+    return Item ? { ...toNode(cluster, Item), ...keysOf(Item) } : null;
+  }
+
+  /**
+   * Replace a node's hook key at once (`vipswitch keys issue`), ending any rotation: the old key is refused from now on.
+   * @returns false when the node is not registered.
+   */
+  async setHookKey(cluster: string, node: string, hookKey: string): Promise<boolean> {
+    return this.#updateNodeKeys(cluster, node, 'attribute_exists(pk)', 'SET hookKey = :k REMOVE hookKeyNext, hookKeyNextAt', { ':k': hookKey });
+  }
+
+  /**
+   * Start a rotation: `next` becomes valid beside the current key (both accepted) until it is finished or cancelled.
+   * @returns `started`; `in_progress` when a rotation is already under way (nothing changed); `unknown_node`.
+   */
+  async startHookKeyRotation(cluster: string, node: string, next: string): Promise<'started' | 'in_progress' | 'unknown_node'> {
+    const ok = await this.#updateNodeKeys(cluster, node, 'attribute_exists(pk) AND attribute_not_exists(hookKeyNext)', 'SET hookKeyNext = :n, hookKeyNextAt = :now', { ':n': next, ':now': this.#now().toISOString() });
+    if (ok) return 'started';
+    return (await this.getNode(cluster, node)) === null ? 'unknown_node' : 'in_progress';
+  }
+
+  /**
+   * End a rotation: `finish` makes the new key the only key (the old one is refused from now on); `cancel` drops the
+   * new key (the old one stays the only key). One conditional write.
+   * @returns `done`; `not_in_progress` when no rotation is under way (nothing changed); `unknown_node`.
+   */
+  async endHookKeyRotation(cluster: string, node: string, how: 'finish' | 'cancel'): Promise<'done' | 'not_in_progress' | 'unknown_node'> {
+    const update = how === 'finish' ? 'SET hookKey = hookKeyNext REMOVE hookKeyNext, hookKeyNextAt' : 'REMOVE hookKeyNext, hookKeyNextAt';
+    if (await this.#updateNodeKeys(cluster, node, 'attribute_exists(pk) AND attribute_exists(hookKeyNext)', update, undefined)) return 'done';
+    return (await this.getNode(cluster, node)) === null ? 'unknown_node' : 'not_in_progress';
+  }
+
+  async #updateNodeKeys(cluster: string, node: string, condition: string, update: string, values: Record<string, unknown> | undefined): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({ TableName: this.#table, Key: { pk: clusterPk(cluster), sk: nodeSk(node) }, ConditionExpression: condition, UpdateExpression: update, ...(values ? { ExpressionAttributeValues: values } : {}) }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   async listNodes(cluster: string): Promise<NodeRecord[]> {
@@ -398,6 +439,11 @@ function toRecord(cluster: string, Item: Record<string, any>): ClusterRecord {
 /** The stored answer from a raw (marshalled) item of a cancelled transaction. */
 function unmarshallAnswer(value: AttributeValue | undefined): StoredAnswer {
   return (value ? unmarshall({ answer: value }).answer : { status: 500, body: { code: 'internal_error', message: 'stored answer unreadable' } }) as StoredAnswer;
+}
+
+/** A node item's keys: the current one, and the one a rotation is bringing in (absent unless rotating). */
+function keysOf(item: Record<string, any>): Pick<NodeWithKey, 'hookKey' | 'hookKeyNext' | 'hookKeyNextAt'> {
+  return { hookKey: item.hookKey, ...(typeof item.hookKeyNext === 'string' ? { hookKeyNext: item.hookKeyNext, hookKeyNextAt: item.hookKeyNextAt ?? null } : {}) };
 }
 
 function toNode(cluster: string, item: Record<string, any>): NodeRecord {

@@ -13,6 +13,10 @@ export interface AuthenticatedRequest {
    * signed request twice is then refused as `replayed_request`.
    */
   replay: { digest: string; expiresAt: number };
+  /** Which of the node's keys signed it: `next` only while a rotation is under way (`vipswitch keys rotate`). */
+  keyUsed: 'current' | 'next';
+  /** Server clock minus the request's timestamp, seconds (what the window was checked against). */
+  skewSeconds: number;
 }
 
 /** Decode the body exactly as sent (the signature covers these bytes) and enforce the size limit. */
@@ -25,7 +29,7 @@ export function rawBodyOf(body: string | undefined, isBase64Encoded: boolean | u
 
 /**
  * Check who sent a request: the node header names a registered node, the timestamp is within the cluster's replay
- * window and the HMAC over `timestamp.body` matches (constant time). One read: the cluster's partition. Replays are
+ * window and the HMAC over `timestamp.body` matches (constant time) the node's key, or during a rotation its next key. One read: the cluster's partition. Replays are
  * refused when the event is recorded (see {@link AuthenticatedRequest.replay}).
  * @throws NotFoundError (unknown cluster/node), AuthenticationError (signature, skew), InvalidRequestError.
  */
@@ -54,9 +58,13 @@ export async function authenticate(
   if (Math.abs(skew) > window) {
     throw new AuthenticationError('timestamp_out_of_window', `timestamp is ${Math.round(skew)} s off the server clock; the window is ±${window} s (check NTP on the node)`);
   }
-  if (!verifySignature(node.hookKey, timestamp, rawBody, signature)) {
+  // During a key rotation both keys are valid. Both are always checked (each in constant time), so the answer's timing
+  // tells nothing about which key, if any, came close.
+  const current = verifySignature(node.hookKey, timestamp, rawBody, signature);
+  const next = typeof node.hookKeyNext === 'string' && node.hookKeyNext.length > 0 ? verifySignature(node.hookKeyNext, timestamp, rawBody, signature) : false;
+  if (!current && !next) {
     throw new AuthenticationError('bad_signature', 'signature does not match (wrong key for this node, or the body was altered)');
   }
   const digest = createHash('sha256').update(signature).digest('hex');
-  return { loaded, node, rawBody, replay: { digest, expiresAt: Number(timestamp) + window + 1 } };
+  return { loaded, node, rawBody, replay: { digest, expiresAt: Number(timestamp) + window + 1 }, keyUsed: current ? 'current' : 'next', skewSeconds: skew };
 }

@@ -61,6 +61,13 @@ export interface ClusterRecord {
 /** A registered node with its hook key (never leaves the API process). */
 export interface NodeWithKey extends NodeRecord {
   hookKey: string;
+  /**
+   * The key a rotation is bringing in (`vipswitch keys rotate`): while set, a request signed with either key is
+   * accepted, so the node's hook is never refused while its new key is being installed.
+   */
+  hookKeyNext?: string | null;
+  /** When the rotation started (ISO 8601); set with `hookKeyNext`. */
+  hookKeyNextAt?: string | null;
 }
 
 /** Everything one event needs, read in one round trip: the cluster, its members (with keys), its targets' status. */
