@@ -2,6 +2,8 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { authenticate, rawBodyOf } from '../../shared/app/authenticate';
+import { answerPing } from '../../shared/app/ping';
+import { pingOf } from '../../shared/protocol/ping';
 import { validateEvent } from '../../shared/app/validate-event';
 import { processEvent } from '../../shared/app/process-event';
 import { errorResponder, jsonResponse } from '../../shared/middleware/error-responder';
@@ -16,7 +18,15 @@ const deps = { store, now: () => new Date() };
  */
 async function ingest(request: APIGatewayProxyEventV2): Promise<APIGatewayProxyResultV2> {
   const rawBody = rawBodyOf(request.body, request.isBase64Encoded, config.maxBodyBytes);
-  const { loaded, node, replay } = await authenticate(store, request.headers ?? {}, rawBody, Date.now() / 1000);
+  const auth = await authenticate(store, request.headers ?? {}, rawBody, Date.now() / 1000);
+  const { loaded, node, replay } = auth;
+  // `vipswitch-hook ping`: answered from the authentication alone, nothing written (shared/app/ping.ts).
+  const ping = pingOf(rawBody);
+  if (ping !== null) {
+    const pong = answerPing(auth, ping, new Date());
+    logger.info('ping answered', { cluster: pong.body.cluster, node: pong.body.node, key: pong.body.key, skewMs: pong.body.skewMs });
+    return jsonResponse(pong.status, pong.body);
+  }
   const event = validateEvent(rawBody, node);
   logger.appendKeys({ cluster: event.cluster, node: event.node, eventId: event.id });
   try {

@@ -19,6 +19,8 @@ export const AnswerCode = {
   UnverifiedClaim: 'unverified_claim',
   /** A claim from another cluster's data (409). */
   SystemIdentifierMismatch: 'system_identifier_mismatch',
+  /** The answer to `vipswitch-hook ping`: the signature is valid; nothing was recorded (200). */
+  Pong: 'pong',
 } as const;
 export type AnswerCode = (typeof AnswerCode)[keyof typeof AnswerCode];
 
@@ -107,6 +109,27 @@ export interface DuplicateAnswer extends AnswerEnvelope {
 export interface ErrorAnswer extends AnswerEnvelope {
   code: ErrorCode;
   [detail: string]: unknown;
+}
+
+/**
+ * 200 to a ping (shared/protocol/ping.ts): authenticated, nothing recorded. `skewMs` is the server's clock minus the
+ * ping's `sentAt` (positive: the node's clock is behind; it includes the request's one-way latency); `skewSeconds` the same against the signed timestamp
+ * header (whole seconds), which is what the replay window is checked against.
+ */
+export interface PongAnswer extends AnswerEnvelope {
+  code: typeof AnswerCode.Pong;
+  decision: typeof DecisionWord.Ignored;
+  id: string;
+  cluster: string;
+  node: string;
+  /** Which key signed the ping: `next` only during a rotation (`vipswitch keys rotate`). */
+  key: 'current' | 'next';
+  /** A key rotation of this node is under way (both keys valid). */
+  rotating: boolean;
+  serverTime: string;
+  skewMs: number | null;
+  skewSeconds: number;
+  windowSeconds: number;
 }
 
 export type EventAnswerBody = AcceptedAnswer | IgnoredAnswer | DryRunAnswer | RejectedAnswer | DuplicateAnswer;
