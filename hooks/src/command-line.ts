@@ -6,7 +6,8 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'hook'; mode: HookMode; configPath: string | undefined; factsJson: string | undefined; args: string[] }
-  | { kind: 'flush'; configPath: string | undefined };
+  | { kind: 'flush'; configPath: string | undefined }
+  | { kind: 'ping'; configPath: string | undefined; json: boolean };
 
 const VALUE_FLAGS = ['--config', '--facts-json'] as const;
 
@@ -35,14 +36,21 @@ export function parseCommandLine(argv: readonly string[]): Command {
     if ((HOOK_MODES as readonly string[]).includes(arg)) {
       return { kind: 'hook', mode: arg as HookMode, configPath, factsJson, args: argv.slice(i + 1) };
     }
+    if (arg === 'ping') {
+      if (factsJson !== undefined) throw new UsageError('--facts-json applies to repmgr and patroni calls, not to ping');
+      const rest = argv.slice(i + 1);
+      const unknown = rest.find((a) => a !== '--json');
+      if (unknown !== undefined) throw new UsageError(`ping takes only --json, got ${JSON.stringify(unknown)}`);
+      return { kind: 'ping', configPath, json: rest.includes('--json') };
+    }
     if (arg === 'flush') {
       if (i + 1 < argv.length) throw new UsageError(`flush takes no arguments, got ${JSON.stringify(argv[i + 1])}`);
       if (factsJson !== undefined) throw new UsageError('--facts-json applies to repmgr and patroni calls, not to flush');
       return { kind: 'flush', configPath };
     }
-    throw new UsageError(`unknown mode ${JSON.stringify(arg)} (expected repmgr, patroni or flush)`);
+    throw new UsageError(`unknown mode ${JSON.stringify(arg)} (expected repmgr, patroni, flush or ping)`);
   }
-  throw new UsageError('missing mode (repmgr, patroni or flush)');
+  throw new UsageError('missing mode (repmgr, patroni, flush or ping)');
 }
 
 /**

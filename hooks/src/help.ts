@@ -7,6 +7,7 @@ Usage:
   vipswitch-hook [--config FILE] [--facts-json JSON] repmgr %n %e %s "%t" "%d" "%a" "%c" "%p"
   vipswitch-hook [--config FILE] [--facts-json JSON] patroni <action> <role> <scope>
   vipswitch-hook [--config FILE] flush
+  vipswitch-hook [--config FILE] ping [--json]
   vipswitch-hook --version | --help
 
 Global options go BEFORE the mode word; everything after it is passed on verbatim.
@@ -44,6 +45,11 @@ flush (a systemd timer, as the same user as the hook, e.g. every minute):
   ExecStart=/usr/local/bin/vipswitch-hook --config ${DEFAULT_CONFIG_PATH} flush
   Sends what is spooled within flushTimeoutMs. Exit 0: nothing left; 1: records remain spooled; 2: bad usage or
   config.
+
+ping (by hand, after installing or rotating the key):
+  Sends one signed no-op and prints the round trip and this clock's skew as the server measured it. Nothing is
+  spooled or recorded. Exit 0: pong (the key is the node's, or its next key during a rotation); 1: refused (bad key,
+  unknown node, clock outside the window); 2: bad usage or config; 3: endpoint not reachable.
 
 Config (JSON; env overrides marked):
   endpoint        https URL of POST /v1/events (http only to loopback)      VIPSWITCH_ENDPOINT

@@ -11,6 +11,7 @@ import { parseFactsJson } from './facts-json';
 import { HELP_TEXT } from './help';
 import { ensureLocalAddress, execIp, intentFromAnswer, intentFromEvent, type AddressIntent, type EventAnswerText } from './local-address';
 import { createLog, type HookLog } from './log';
+import { runPing } from './ping';
 import { probeFacts, probeUntilPrimary } from './probe';
 import { SPOOL_FORMAT, Spool } from './spool';
 import { HOOK_VERSION } from './version';
@@ -54,6 +55,8 @@ export async function runHook(argv: readonly string[], io: HookIo): Promise<numb
       return EXIT.ok;
     case 'flush':
       return runFlush(command.configPath, io);
+    case 'ping':
+      return runPing(command.configPath, command.json, { ...io, userAgent: USER_AGENT });
     case 'hook':
       try {
         return await runCall(argv, command, io);
