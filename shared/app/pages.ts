@@ -13,6 +13,7 @@ export function pageForEntry(entry: JournalEntry): Page | null {
   const details = entry.details ?? {};
   switch (entry.outcome) {
     case 'ignored':
+      if (details.kind === 'role_disagreement') return roleDisagreementPage(entry);
       return {
         severity: CRITICAL_FAULTS.has(event.type) ? 'critical' : 'warning',
         cluster: entry.cluster,
@@ -56,6 +57,25 @@ export function pageForEntry(entry: JournalEntry): Page | null {
 }
 
 /** What the fencing policy did, in words on-call can act on (the actuator fills in the result before paging). */
+/**
+ * `role_disagreement`: keepalived made a node MASTER while its PostgreSQL is in recovery (a lost equal-priority race,
+ * a partition, a priority change: shared/peers/keepalived/findings.md §8). Nothing moved; a warning, since the real
+ * primary keeps the endpoint, but keepalived's view (and the VIP it holds on that host) is wrong until it changes.
+ */
+function roleDisagreementPage(entry: JournalEntry): Page {
+  const { event } = entry;
+  const details = entry.details ?? {};
+  const current = details.current as { primary: string | null; timeline: number; epoch: number } | undefined;
+  return {
+    severity: 'warning',
+    cluster: entry.cluster,
+    type: 'role_disagreement',
+    subject: `vipswitch ${entry.cluster}: ${event.source} and PostgreSQL disagree on ${event.node}`,
+    message: `${entry.reason}. Nothing moved. ${event.source} reported: ${event.details || event.type}.`,
+    details: { eventId: event.id, node: event.node, transition: event.type, facts: details.facts ?? event.facts, current },
+  };
+}
+
 function fencingSummary(fencing: unknown): string {
   const f = (fencing ?? {}) as { policy?: string; result?: string; instanceId?: string; why?: string; error?: { code?: string; message?: string } };
   const policy = f.policy ?? 'alert';

@@ -44,17 +44,19 @@ export async function processEvent(deps: ProcessDeps, input: EventInput, options
     const node = loaded.nodes.find((n) => n.name === event.node);
     if (node === undefined) throw new Error(`node ${event.node} vanished from ${event.cluster} while processing`);
     const { record } = loaded;
-    let decision = decide(record.state, node, event, loaded.targets);
+    let decision = decide(record.state, node, event, loaded.targets, { tool: record.config.tool, now: deps.now() });
     if (options.dryRun || record.config.dryRun) return planOnly(record.config.endpoints, endpointTarget(node, loaded.nodes), decision);
     // Every attempt lost a race: others kept advancing the epoch. Refused and paged, but NOT fenced and not marked
     // failed: on the last read this claim was still the newest, so its node may well be the real primary.
     const gaveUp = attempt > MAX_COMMIT_ATTEMPTS && decision.outcome === 'accepted';
     if (gaveUp) {
+      // The claimed ordering key: the timeline, or a pgpool leadership token.
+      const claimed = decision.outcome === 'accepted' ? decision.timeline : 0;
       decision = {
         outcome: 'stale_claim',
-        reason: `${node.name}'s claim (timeline ${event.facts?.timeline ?? '?'}) lost ${MAX_COMMIT_ATTEMPTS} commit races to concurrent writes; not fenced, re-send it or confirm it`,
+        reason: `${node.name}'s claim (timeline ${claimed}) lost ${MAX_COMMIT_ATTEMPTS} commit races to concurrent writes; not fenced, re-send it or confirm it`,
         current: { primary: record.state.primary, timeline: record.state.timeline, epoch: record.state.epoch },
-        claimedTimeline: event.facts?.timeline ?? 0,
+        claimedTimeline: claimed,
       };
     }
     const answer = answerFor(record.config, node, decision, gaveUp);
@@ -135,6 +137,8 @@ function answerFor(config: ClusterConfig, node: NodeRecord, decision: Decision, 
 function fencingPlan(config: ClusterConfig, node: NodeRecord, decision: Extract<Decision, { outcome: 'stale_claim' }>, gaveUp: boolean): Record<string, unknown> {
   if (config.fencing !== 'stop-instance') return { policy: 'alert' };
   if (gaveUp) return { policy: 'stop-instance', result: 'skipped', why: 'lost commit races, not older' };
+  // An older leadership token is most often a claim delayed in the old leader's spool, not a leader still running.
+  if (config.tool === 'pgpool') return { policy: 'stop-instance', result: 'skipped', why: 'pgpool: an older leadership token is a delayed claim, not proof of a running split brain' };
   if (node.name === decision.current.primary) return { policy: 'stop-instance', result: 'skipped', why: 'node is the current primary' };
   if (node.instanceId === null) return { policy: 'stop-instance', result: 'skipped', why: 'no instanceId registered' };
   return { policy: 'stop-instance', result: 'scheduled', instanceId: node.instanceId };
@@ -146,6 +150,11 @@ function journalEntry(event: VipEvent, decision: Decision, config: ClusterConfig
   switch (decision.outcome) {
     case 'ignored':
       if (decision.kind === EventKind.Fault) entry.page = true;
+      if (decision.kind === EventKind.RoleDisagreement) {
+        // keepalived made a standby its MASTER: nothing moved, but someone must look (partition, priority, race).
+        entry.details = { kind: decision.kind, current: decision.current, facts: event.facts };
+        entry.page = true;
+      }
       break;
     case 'stale_claim': {
       const fencing = fencingPlan(config, node, decision, gaveUp);

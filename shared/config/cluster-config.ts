@@ -9,7 +9,7 @@ const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1
 export const clusterFileSchema = z
   .object({
     cluster: name,
-    tool: z.enum(TOOLS),
+    tool: z.enum(TOOLS, { error: (issue) => `expected one of ${TOOLS.join(', ')} (what calls vipswitch-hook on the nodes), got ${JSON.stringify(issue.input)}` }),
     systemIdentifier: z.string().regex(/^\d{1,20}$/, 'the decimal system identifier from pg_controldata').optional(),
     replayWindowSeconds: z.number().int().min(30).max(3600).default(300),
     fencing: z.enum(FENCING_POLICIES).default('alert'),
@@ -63,7 +63,19 @@ export const clusterFileSchema = z
       if (file.tool === 'repmgr' && node.repmgrNodeId === undefined) {
         ctx.addIssue({ code: 'custom', path: ['nodes', i, 'repmgrNodeId'], message: 'required for repmgr clusters (the node_id in repmgr.conf, %n)' });
       }
+      if (file.tool === 'pgpool' && node.repmgrNodeId !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['nodes', i, 'repmgrNodeId'], message: 'not for pgpool clusters: the nodes are the Pgpool-II watchdog members, and only vipswitch-hook pgpool calls move the endpoint' });
+      }
     });
+    if (file.tool === 'pgpool') {
+      // The endpoint follows the watchdog leader, ordered by leadership tokens: no PostgreSQL identity is checked.
+      if (file.systemIdentifier !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['systemIdentifier'], message: 'not for pgpool clusters: the endpoint follows the Pgpool-II watchdog leader, not a PostgreSQL system identifier; remove it' });
+      }
+      if (file.fencing === 'stop-instance') {
+        ctx.addIssue({ code: 'custom', path: ['fencing'], message: 'stop-instance is not available for pgpool clusters (an older leadership token is most often a claim delayed in the old leader\'s spool, not a running split brain); use alert' });
+      }
+    }
     const ids = file.nodes.map((n) => n.repmgrNodeId).filter((id) => id !== undefined);
     if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['nodes'], message: 'repmgrNodeId values must be unique' });
     const e = file.endpoints;

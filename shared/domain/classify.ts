@@ -1,5 +1,8 @@
 import { isPrimaryRole } from './patroni-argv';
-import type { VipEvent } from './event';
+import { KEEPALIVED_MASTER_TRANSITIONS } from './keepalived-argv';
+import { PGPOOL_CLAIM_COMMANDS } from './pgpool-argv';
+import { isQuorumBackedLeader } from './watchdog-info';
+import { isPgpoolFacts, postgresFacts, type VipEvent } from './event';
 
 /** What an event means for the endpoint, before looking at the cluster's state. */
 export const EventKind = {
@@ -11,6 +14,11 @@ export const EventKind = {
   Fault: 'fault',
   /** A primary stepping down. */
   Demotion: 'demotion',
+  /**
+   * The tool made the node its master (keepalived MASTER) but the node's PostgreSQL is in recovery: the tool and
+   * PostgreSQL disagree. Never a claim; journaled and paged (shared/peers/keepalived/findings.md §8: 11 of 19).
+   */
+  RoleDisagreement: 'role_disagreement',
   /** Everything else: recorded, nothing moves. */
   Informational: 'informational',
 } as const;
@@ -26,6 +34,8 @@ export function labelClaimsPrimary(event: Pick<VipEvent, 'source' | 'type' | 'ro
   if (!event.success) return false;
   if (event.source === 'repmgr') return REPMGR_PROMOTIONS.has(event.type);
   if (event.source === 'patroni') return (event.type === 'on_role_change' || event.type === 'on_start') && isPrimaryRole(event.role);
+  if (event.source === 'keepalived') return (KEEPALIVED_MASTER_TRANSITIONS as readonly string[]).includes(event.type);
+  if (event.source === 'pgpool') return (PGPOOL_CLAIM_COMMANDS as readonly string[]).includes(event.type);
   return event.type === 'confirm_primary';
 }
 
@@ -34,12 +44,20 @@ export function labelClaimsPrimary(event: Pick<VipEvent, 'source' | 'type' | 'ro
  * (a manual `pg_ctl promote` is still a promotion). A promotion label without usable facts is unverified.
  */
 export function classify(event: Pick<VipEvent, 'source' | 'type' | 'role' | 'success' | 'facts'>): EventKind {
-  const facts = event.facts;
+  // Pgpool-II: the facts are the watchdog's; a claim counts only from the quorum-backed leader (with its token).
+  if (event.source === 'pgpool' || isPgpoolFacts(event.facts)) {
+    if (!labelClaimsPrimary(event)) return EventKind.Informational;
+    return isPgpoolFacts(event.facts) && isQuorumBackedLeader(event.facts.watchdog) && event.facts.watchdog.token !== null ? EventKind.PrimaryAssertion : EventKind.UnverifiedClaim;
+  }
+  const facts = postgresFacts(event.facts);
   if (facts !== null && facts.inRecovery === false) {
     // Without a timeline it cannot be ordered; without a system identifier it cannot be shown to be this cluster's data.
     return facts.timeline === null || !facts.systemIdentifier ? EventKind.UnverifiedClaim : EventKind.PrimaryAssertion;
   }
-  if (labelClaimsPrimary(event)) return EventKind.UnverifiedClaim;
+  if (labelClaimsPrimary(event)) {
+    // keepalived's MASTER on a standby is not an unverified claim: the facts positively deny it.
+    return event.source === 'keepalived' && facts?.inRecovery === true ? EventKind.RoleDisagreement : EventKind.UnverifiedClaim;
+  }
   if (!event.success || (event.source === 'repmgr' && REPMGR_FAULTS.has(event.type))) return EventKind.Fault;
   if (event.source === 'patroni' && event.role === 'demoted') return EventKind.Demotion;
   return EventKind.Informational;

@@ -5,7 +5,10 @@ export interface ClusterState {
   cluster: string;
   /** Node name of the current primary; null before the first accepted claim. */
   primary: string | null;
-  /** Timeline of the current primary's accepted claim; 0 before the first. */
+  /**
+   * Timeline of the current primary's accepted claim; 0 before the first. For `tool: pgpool` clusters this slot holds
+   * the ordering key of those claims instead: the current watchdog leader's leadership token (Unix ms, see decide.ts).
+   */
   timeline: number;
   /** Fencing token: bumped by every accepted claim, never decreases. */
   epoch: number;
@@ -84,7 +87,12 @@ export interface EndpointTarget {
 export const FENCING_POLICIES = ['alert', 'stop-instance'] as const;
 export type FencingPolicy = (typeof FENCING_POLICIES)[number];
 
-export const TOOLS = ['repmgr', 'patroni'] as const;
+/**
+ * What calls the hook on the nodes. `keepalived`: VRRP notify scripts beside PostgreSQL (claims rest on PostgreSQL
+ * facts, like repmgr and Patroni). `pgpool`: the Pgpool-II watchdog; the registered nodes are the Pgpool-II nodes and
+ * the endpoint follows the quorum-backed watchdog leader.
+ */
+export const TOOLS = ['repmgr', 'patroni', 'keepalived', 'pgpool'] as const;
 export type Tool = (typeof TOOLS)[number];
 
 /** The registered settings of a cluster (from `vipswitch apply -f cluster.yaml`). */

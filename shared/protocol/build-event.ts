@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ArgvError } from '../domain/errors';
-import { EVENT_VERSION, type NodeFacts, type VipEvent } from '../domain/event';
+import { EVENT_VERSION, type EventFacts, type VipEvent } from '../domain/event';
+import { describeKeepalivedCall, parseKeepalivedArgv } from '../domain/keepalived-argv';
 import { parsePatroniArgv } from '../domain/patroni-argv';
+import { parsePgpoolArgv } from '../domain/pgpool-argv';
 import { parseRepmgrArgv } from '../domain/repmgr-argv';
 
 /** The hook's modes: which tool called it. */
-export const HOOK_MODES = ['repmgr', 'patroni'] as const;
+export const HOOK_MODES = ['repmgr', 'patroni', 'keepalived', 'pgpool'] as const;
 export type HookMode = (typeof HOOK_MODES)[number];
 
 /**
@@ -17,7 +19,7 @@ export function buildEvent(
   mode: HookMode,
   args: readonly string[],
   who: { cluster: string; node: string },
-  facts: NodeFacts | null,
+  facts: EventFacts | null,
   now: Date,
   id: string = randomUUID(),
 ): VipEvent {
@@ -55,5 +57,40 @@ export function buildEvent(
       raw: { argv: [...args] },
     };
   }
-  throw new ArgvError('mode', `expected repmgr or patroni, got ${JSON.stringify(mode)}`);
+  if (mode === 'keepalived') {
+    // keepalived passes no time, sequence or state beyond the words parsed here (findings §8): the hook's clock.
+    const call = parseKeepalivedArgv(args);
+    return {
+      v: EVENT_VERSION,
+      id,
+      cluster: who.cluster,
+      node: who.node,
+      source: 'keepalived',
+      type: call.transition,
+      success: true,
+      role: null,
+      occurredAt: now.toISOString(),
+      details: describeKeepalivedCall(call),
+      facts,
+      raw: { argv: [...args] },
+    };
+  }
+  if (mode === 'pgpool') {
+    const call = parsePgpoolArgv(args);
+    return {
+      v: EVENT_VERSION,
+      id,
+      cluster: who.cluster,
+      node: who.node,
+      source: 'pgpool',
+      type: call.command,
+      success: true,
+      role: null,
+      occurredAt: now.toISOString(),
+      details: call.vip === null ? '' : `delegate_IP ${call.vip}`,
+      facts,
+      raw: { argv: [...args] },
+    };
+  }
+  throw new ArgvError('mode', `expected one of ${HOOK_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
 }

@@ -13,6 +13,26 @@ export const nodeFactsSchema = z
   })
   .strict();
 
+/**
+ * Facts of a pgpool event: what the local watchdog said (`pcp_watchdog_info -v`) and the leadership token the hook
+ * minted (Unix ms; only with leader, quorum and escalation). Added to v1 as a second shape of `facts`: additive, every
+ * earlier body validates as before.
+ */
+export const watchdogFactsSchema = z
+  .object({
+    watchdog: z
+      .object({
+        leader: z.boolean(),
+        quorum: z.boolean(),
+        escalated: z.boolean(),
+        token: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable(),
+        localState: z.string().max(64).nullable(),
+        quorumState: z.string().max(64).nullable(),
+      })
+      .strict(),
+  })
+  .strict();
+
 /** The v1 event body of `POST /v1/events` (DESIGN.md, "Wire contract"). Unknown fields are rejected. */
 export const vipEventSchema = z
   .object({
@@ -26,7 +46,7 @@ export const vipEventSchema = z
     role: z.string().max(32).nullable(),
     occurredAt: z.iso.datetime({ offset: true }),
     details: z.string().max(2048),
-    facts: nodeFactsSchema.nullable(),
+    facts: z.union([nodeFactsSchema, watchdogFactsSchema]).nullable(),
     raw: z.object({ argv: z.array(z.string().max(2048)).max(32) }).strict(),
   })
   .strict();

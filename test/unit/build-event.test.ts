@@ -103,7 +103,9 @@ describe('buildEvent', () => {
     it.each([
       ['repmgr', ['two', 'standby_promote', '1', '2026-11-22 02:08:22.720578+00'], '%n'],
       ['patroni', ['on_promote', 'master', 'pg-main'], 'action'],
-      ['pgpool', ['anything'], 'mode'],
+      ['pgpool', ['anything'], 'command'],
+      ['keepalived', [], 'kind'],
+      ['haproxy', ['anything'], 'mode'],
     ] as const)('%s %j throws ArgvError on %s', (mode, args, field) => {
       let error: unknown;
       try {

@@ -199,7 +199,7 @@ describe('decide (properties over random event sequences)', () => {
           !node.fenced &&
           f !== null &&
           !f.inRecovery &&
-          f.timeline !== null &&
+          typeof f.timeline === 'number' &&
           f.systemIdentifier !== null &&
           (before.systemIdentifier === null || f.systemIdentifier === before.systemIdentifier) &&
           (f.timeline > before.timeline || (f.timeline === before.timeline && node.name === before.primary && lastMoveFailed(before, endpoint)));
