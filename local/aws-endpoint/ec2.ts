@@ -90,6 +90,17 @@ function associationXml(world: AwsWorld, eip: AddressRecord | undefined): XmlObj
   };
 }
 
+/**
+ * DryRun on a mutating action, as EC2 answers it: once the request's parameters and resource ids are valid (and, on
+ * AWS, the caller's IAM allows the call), `DryRunOperation` (HTTP 412) instead of the change. Called by each mutating
+ * handler right after it has resolved its resources and before it looks at the resources' current state, so a dry run
+ * proves the ids (an unknown id is its usual `*.NotFound`) without depending on where things point now. Permission
+ * failures (`UnauthorizedOperation`, 403) come from fault rules: the local endpoint has no IAM.
+ */
+function stopIfDryRun(params: QueryParams): void {
+  if (params.bool('DryRun') === true) throw new AwsServiceError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
+}
+
 function getEni(world: AwsWorld, id: string): EniRecord {
   const eni = world.enis.get(id);
   if (eni === undefined) throw notFound('InvalidNetworkInterfaceID.NotFound', 'networkInterface', [id]);
@@ -141,7 +152,7 @@ function eniXml(world: AwsWorld, eni: EniRecord, inInstance: boolean): XmlObject
     macAddress: eni.macAddress,
     privateIpAddress: eni.privateIpAddress,
     privateDnsName: privateDnsName(world, eni.privateIpAddress),
-    sourceDestCheck: true,
+    sourceDestCheck: eni.sourceDestCheck,
     groupSet: xmlList('item', []),
     attachment,
     association: associationXml(world, world.addressAt(eni.networkInterfaceId, eni.privateIpAddress)),
@@ -295,6 +306,7 @@ function routeRequest(world: AwsWorld, params: QueryParams, needsTarget: boolean
 
 const createRoute: Ec2Handler = (world, params) => {
   const { table, destinationCidrBlock, target } = routeRequest(world, params, true);
+  stopIfDryRun(params);
   if (table.routes.some((r) => r.destinationCidrBlock === destinationCidrBlock)) {
     throw new AwsServiceError('RouteAlreadyExists', `The route identified by ${destinationCidrBlock} already exists.`);
   }
@@ -309,21 +321,33 @@ function noSuchRoute(destinationCidrBlock: string): AwsServiceError {
   );
 }
 
+/**
+ * A route a virtual private gateway propagated is not the table's own: here it cannot be replaced or deleted (a
+ * static route for the same destination would take priority on AWS; this endpoint keeps one route per destination).
+ */
+function propagatedRoute(destinationCidrBlock: string, routeTableId: string): AwsServiceError {
+  return invalidParameterValue(`The route ${destinationCidrBlock} in route table ${routeTableId} is propagated by a virtual private gateway and cannot be modified`);
+}
+
 const replaceRoute: Ec2Handler = (world, params) => {
   const { table, destinationCidrBlock, target } = routeRequest(world, params, true);
+  stopIfDryRun(params);
   const route = table.routes.find((r) => r.destinationCidrBlock === destinationCidrBlock);
   if (route === undefined) throw noSuchRoute(destinationCidrBlock);
   if (route.gatewayId === 'local') throw invalidParameterValue(`cannot replace local route ${destinationCidrBlock} in route table ${table.routeTableId}`);
+  if (route.origin === 'EnableVgwRoutePropagation') throw propagatedRoute(destinationCidrBlock, table.routeTableId);
   Object.assign(route, target);
   return { return: true };
 };
 
 const deleteRoute: Ec2Handler = (world, params) => {
   const { table, destinationCidrBlock } = routeRequest(world, params, false);
+  stopIfDryRun(params);
   const index = table.routes.findIndex((r) => r.destinationCidrBlock === destinationCidrBlock);
   const route = table.routes[index];
   if (route === undefined) throw noSuchRoute(destinationCidrBlock);
   if (route.gatewayId === 'local') throw invalidParameterValue(`cannot remove local route ${destinationCidrBlock} in route table ${table.routeTableId}`);
+  if (route.origin === 'EnableVgwRoutePropagation') throw propagatedRoute(destinationCidrBlock, table.routeTableId);
   table.routes.splice(index, 1);
   return { return: true };
 };
@@ -341,7 +365,42 @@ const ENI_FILTERS: FilterSpec<EniRecord> = {
   'attachment.instance-id': (n) => [n.instanceId],
   'mac-address': (n) => [n.macAddress],
   status: (n) => [n.instanceId === undefined ? 'available' : 'in-use'],
+  'source-dest-check': (n) => [String(n.sourceDestCheck)],
   'owner-id': () => [],
+};
+
+/** The attributes DescribeNetworkInterfaceAttribute knows (EC2's `Attribute` values). */
+const ENI_ATTRIBUTES = ['description', 'groupSet', 'sourceDestCheck', 'attachment', 'associatePublicIpAddress'];
+
+/** DescribeNetworkInterfaceAttribute: one attribute per call, as EC2 allows. */
+const describeNetworkInterfaceAttribute: Ec2Handler = (world, params) => {
+  const eni = getEni(world, params.require('NetworkInterfaceId'));
+  const attribute = params.get('Attribute');
+  if (attribute === undefined || attribute === '') throw missingParameter('Attribute');
+  if (!ENI_ATTRIBUTES.includes(attribute)) throw invalidParameterValue(`Value (${attribute}) for parameter attribute is invalid. Unknown attribute.`);
+  stopIfDryRun(params);
+  const full = eniXml(world, eni, false);
+  const values: Record<string, XmlObject[string]> = {
+    description: { value: '' },
+    groupSet: xmlList('item', []),
+    sourceDestCheck: { value: eni.sourceDestCheck },
+    attachment: full.attachment,
+    associatePublicIpAddress: false,
+  };
+  return { networkInterfaceId: eni.networkInterfaceId, [attribute]: values[attribute] };
+};
+
+/** ModifyNetworkInterfaceAttribute: SourceDestCheck only here (one attribute per call, as EC2 allows). */
+const modifyNetworkInterfaceAttribute: Ec2Handler = (world, params) => {
+  const eni = getEni(world, params.require('NetworkInterfaceId'));
+  const others = ['Description.Value', 'SecurityGroupId.1', 'Attachment.AttachmentId', 'AssociatePublicIpAddress', 'EnaSrdSpecification.EnaSrdEnabled'].filter((name) => params.get(name) !== undefined);
+  if (others.length > 0) throw new AwsServiceError('UnsupportedOperation', `${others.join(', ')}: only SourceDestCheck is supported by the local AWS endpoint`);
+  const raw = params.get('SourceDestCheck.Value');
+  if (raw === undefined) throw missingParameter('SourceDestCheck');
+  if (raw !== 'true' && raw !== 'false') throw invalidParameterValue(`Value (${raw}) for parameter sourceDestCheck is invalid. Expected true or false.`);
+  stopIfDryRun(params);
+  eni.sourceDestCheck = raw === 'true';
+  return { return: true };
 };
 
 const describeNetworkInterfaces: Ec2Handler = (world, params) => {
@@ -481,6 +540,7 @@ const associateAddress: Ec2Handler = (world, params) => {
   if (privateIp !== eni.privateIpAddress && !eni.secondaryPrivateIpAddresses.includes(privateIp)) {
     throw invalidParameterValue(`The private IP address ${privateIp} is not assigned to network interface ${eni.networkInterfaceId}`);
   }
+  stopIfDryRun(params);
   // AWS documents AssociateAddress as idempotent: the same target again is success, with the same association.
   if (eip.networkInterfaceId === eni.networkInterfaceId && eip.privateIpAddress === privateIp && eip.associationId !== undefined) {
     return { return: true, associationId: eip.associationId };
@@ -503,12 +563,14 @@ const disassociateAddress: Ec2Handler = (world, params) => {
   if (associationId !== undefined && associationId !== '') {
     const eip = [...world.addresses.values()].find((a) => a.associationId === associationId);
     if (eip === undefined) throw new AwsServiceError('InvalidAssociationID.NotFound', `The association ID '${associationId}' does not exist`);
+    stopIfDryRun(params);
     disassociate(eip);
     return { return: true };
   }
   if (publicIp !== undefined && publicIp !== '') {
     const eip = [...world.addresses.values()].find((a) => a.publicIp === publicIp);
     if (eip === undefined) throw new AwsServiceError('InvalidAddress.NotFound', `Address '${publicIp}' not found.`);
+    stopIfDryRun(params);
     disassociate(eip);
     return { return: true };
   }
@@ -611,7 +673,8 @@ function instanceXml(world: AwsWorld, x: InstanceRecord): XmlObject {
     vpcId: primary?.vpcId,
     privateIpAddress: primary?.privateIpAddress,
     ipAddress: eip !== undefined && running ? eip.publicIp : undefined,
-    sourceDestCheck: true,
+    // An instance's attribute is its primary network interface's.
+    sourceDestCheck: primary?.sourceDestCheck ?? true,
     groupSet: xmlList('item', []),
     stateReason: x.stateReason === undefined ? undefined : { code: x.stateReason, message: `${x.stateReason}: User initiated shutdown` },
     architecture: 'x86_64',
@@ -668,6 +731,7 @@ function stateChanges(changes: Array<{ x: InstanceRecord; previous: InstanceStat
 
 const stopInstances: Ec2Handler = (world, params, options) => {
   const instances = instancesFor(world, params);
+  stopIfDryRun(params);
   params.bool('Force'); // Accepted and validated; a simulated instance stops the same way either way.
   for (const x of instances) {
     if (x.state === 'terminated' || x.state === 'shutting-down') {
@@ -688,6 +752,7 @@ const stopInstances: Ec2Handler = (world, params, options) => {
 
 const startInstances: Ec2Handler = (world, params, options) => {
   const instances = instancesFor(world, params);
+  stopIfDryRun(params);
   for (const x of instances) {
     if (x.state !== 'stopped' && x.state !== 'running' && x.state !== 'pending') {
       throw new AwsServiceError('IncorrectInstanceState', `The instance '${x.instanceId}' is not in a state from which it can be started.`);
@@ -712,6 +777,8 @@ export const EC2_HANDLERS: Readonly<Record<string, Ec2Handler>> = {
   ReplaceRoute: replaceRoute,
   DeleteRoute: deleteRoute,
   DescribeNetworkInterfaces: describeNetworkInterfaces,
+  DescribeNetworkInterfaceAttribute: describeNetworkInterfaceAttribute,
+  ModifyNetworkInterfaceAttribute: modifyNetworkInterfaceAttribute,
   AssignPrivateIpAddresses: assignPrivateIpAddresses,
   UnassignPrivateIpAddresses: unassignPrivateIpAddresses,
   AssociateAddress: associateAddress,
@@ -722,12 +789,34 @@ export const EC2_HANDLERS: Readonly<Record<string, Ec2Handler>> = {
   StartInstances: startInstances,
 };
 
+/**
+ * Actions whose handler checks DryRun itself, after resolving the request's ids. AssignPrivateIpAddresses and
+ * UnassignPrivateIpAddresses have no DryRun parameter in the EC2 API (the SDK does not send one): a DryRun given
+ * anyway is refused as EC2 refuses any parameter it does not know.
+ */
+const NO_DRY_RUN = new Set(['AssignPrivateIpAddresses', 'UnassignPrivateIpAddresses']);
+
+/** Actions whose handler checks DryRun itself, after resolving the request's ids. */
+const DRY_RUN_IN_HANDLER = new Set([
+  'CreateRoute',
+  'ReplaceRoute',
+  'DeleteRoute',
+  'AssociateAddress',
+  'DisassociateAddress',
+  'StopInstances',
+  'StartInstances',
+  'DescribeNetworkInterfaceAttribute',
+  'ModifyNetworkInterfaceAttribute',
+]);
+
 /** Run one EC2 action; unknown actions are EC2's `InvalidAction`. Instance transitions settle first. */
 export function handleEc2(world: AwsWorld, action: string, params: QueryParams, options: Ec2Options): XmlObject {
   const handler = EC2_HANDLERS[action];
   if (handler === undefined) throw new AwsServiceError('InvalidAction', `The action ${action} is not valid for this web service.`);
   world.settle();
-  // DryRun: AWS checks permissions and stops; here every caller is allowed, so it always "would have succeeded".
-  if (params.bool('DryRun') === true) throw new AwsServiceError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
+  // DryRun: AWS checks the request and the caller's permissions, and stops. A mutating action does so once its ids
+  // resolve (stopIfDryRun in its handler); a Describe at once. There is no IAM here: fault rules play a denial.
+  if (NO_DRY_RUN.has(action) && params.get('DryRun') !== undefined) throw new AwsServiceError('UnknownParameter', `The parameter DryRun is not recognized`);
+  if (!DRY_RUN_IN_HANDLER.has(action)) stopIfDryRun(params);
   return handler(world, params, options);
 }

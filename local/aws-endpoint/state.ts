@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { INSTANCE_STATE_CODE, type InstanceStateName, type Tags, type Topology } from './topology';
+import { INSTANCE_STATE_CODE, type InstanceStateName, type RouteOrigin, type Tags, type Topology } from './topology';
 
 /** Hex from a stable seed, so ids derived from the topology (attachment, MAC, reservation) survive a reset. */
 export function stableHex(seed: string, length: number): string {
@@ -44,6 +44,8 @@ export interface EniRecord {
   instanceId: string | undefined;
   attachmentId: string;
   macAddress: string;
+  /** EC2's source/destination check (true unless the topology or ModifyNetworkInterfaceAttribute turned it off). */
+  sourceDestCheck: boolean;
   tags: Tags;
 }
 
@@ -61,7 +63,7 @@ export interface RouteRecord {
   networkInterfaceId: string | undefined;
   instanceId: string | undefined;
   gatewayId: string | undefined;
-  origin: 'CreateRouteTable' | 'CreateRoute';
+  origin: RouteOrigin;
 }
 
 /** A route table with its associations. */
@@ -176,6 +178,7 @@ export interface StateView {
     privateIpAddress: string;
     secondaryPrivateIpAddresses: string[];
     instanceId: string | undefined;
+    sourceDestCheck: boolean;
     tags: Tags;
   }>;
   routeTables: Array<{
@@ -183,9 +186,10 @@ export interface StateView {
     vpcId: string;
     main: boolean;
     subnetIds: string[];
-    routes: Array<{ destinationCidrBlock: string; networkInterfaceId?: string; instanceId?: string; gatewayId?: string; state: 'active' | 'blackhole' }>;
+    routes: Array<{ destinationCidrBlock: string; networkInterfaceId?: string; instanceId?: string; gatewayId?: string; state: 'active' | 'blackhole'; origin: RouteOrigin }>;
+    tags: Tags;
   }>;
-  addresses: Array<{ allocationId: string; publicIp: string; networkInterfaceId?: string; privateIpAddress?: string; associationId?: string; instanceId?: string }>;
+  addresses: Array<{ allocationId: string; publicIp: string; networkInterfaceId?: string; privateIpAddress?: string; associationId?: string; instanceId?: string; tags: Tags }>;
   hostedZones: Array<{
     id: string;
     name: string;
@@ -261,6 +265,7 @@ export class AwsWorld {
         instanceId: n.instanceId,
         attachmentId: `eni-attach-${stableHex(`${seed}/${n.networkInterfaceId}/attachment`, 17)}`,
         macAddress: `02:${mac}`,
+        sourceDestCheck: n.sourceDestCheck ?? true,
         tags: { ...(n.tags ?? {}) },
       });
     }
@@ -275,7 +280,7 @@ export class AwsWorld {
           networkInterfaceId: r.networkInterfaceId ?? (r.instanceId === undefined ? undefined : this.instances.get(r.instanceId)?.networkInterfaceIds[0]),
           instanceId: r.instanceId,
           gatewayId: r.gatewayId,
-          origin: 'CreateRouteTable',
+          origin: r.origin ?? 'CreateRouteTable',
         })),
         tags: { ...(t.tags ?? {}) },
       });
@@ -398,6 +403,7 @@ export class AwsWorld {
         privateIpAddress: n.privateIpAddress,
         secondaryPrivateIpAddresses: [...n.secondaryPrivateIpAddresses],
         instanceId: n.instanceId,
+        sourceDestCheck: n.sourceDestCheck,
         tags: { ...n.tags },
       })),
       routeTables: [...this.routeTables.values()].map((t) => ({
@@ -411,7 +417,9 @@ export class AwsWorld {
           ...(r.instanceId === undefined ? {} : { instanceId: r.instanceId }),
           ...(r.gatewayId === undefined ? {} : { gatewayId: r.gatewayId }),
           state: this.routeState(r),
+          origin: r.origin,
         })),
+        tags: { ...t.tags },
       })),
       addresses: [...this.addresses.values()].map((a) => {
         const instanceId = a.networkInterfaceId === undefined ? undefined : this.enis.get(a.networkInterfaceId)?.instanceId;
@@ -422,6 +430,7 @@ export class AwsWorld {
           ...(a.privateIpAddress === undefined ? {} : { privateIpAddress: a.privateIpAddress }),
           ...(a.associationId === undefined ? {} : { associationId: a.associationId }),
           ...(instanceId === undefined ? {} : { instanceId }),
+          tags: { ...a.tags },
         };
       }),
       hostedZones: [...this.zones.values()].map((z) => ({

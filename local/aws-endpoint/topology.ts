@@ -44,6 +44,11 @@ export interface TopologyNetworkInterface {
   secondaryPrivateIpAddresses?: string[];
   instanceId?: string;
   availabilityZone?: string;
+  /**
+   * EC2's source/destination check (default true, as on AWS). A route-table VIP needs it off on every node's ENI, or
+   * the instance drops the packets addressed to the VIP (`vipswitch doctor` checks it).
+   */
+  sourceDestCheck?: boolean;
   tags?: Tags;
 }
 
@@ -58,12 +63,21 @@ export interface TopologySubnet {
   availabilityZone?: string;
 }
 
-/** A route: exactly one target. `gatewayId: 'local'` is the VPC's own route, which EC2 refuses to delete. */
+/** How a route came to be, as EC2 reports it (`origin`). */
+export const ROUTE_ORIGINS = ['CreateRouteTable', 'CreateRoute', 'EnableVgwRoutePropagation'] as const;
+export type RouteOrigin = (typeof ROUTE_ORIGINS)[number];
+
+/**
+ * A route: exactly one target. `gatewayId: 'local'` is the VPC's own route, which EC2 refuses to delete.
+ * `origin` defaults to `CreateRouteTable`; `EnableVgwRoutePropagation` (a route a virtual private gateway propagated)
+ * needs a `vgw-` target, and the endpoint refuses to replace or delete it.
+ */
 export interface TopologyRoute {
   destinationCidrBlock: string;
   networkInterfaceId?: string;
   instanceId?: string;
   gatewayId?: string;
+  origin?: RouteOrigin;
 }
 
 /** A route table; `main` and `subnetIds` become its `associationSet`. */
@@ -258,8 +272,10 @@ export function validateTopology(input: unknown): Topology {
     });
     const instanceId = optStr(o, 'instanceId', f, ID_PATTERNS.instance);
     const az = optStr(o, 'availabilityZone', f);
+    const sourceDestCheck = optBool(o, 'sourceDestCheck', f);
     const t = tags(o, f);
     return {
+      ...(sourceDestCheck === undefined ? {} : { sourceDestCheck }),
       networkInterfaceId: str(o, 'networkInterfaceId', f, ID_PATTERNS.eni),
       subnetId: str(o, 'subnetId', f, ID_PATTERNS.subnet),
       vpcId: str(o, 'vpcId', f, ID_PATTERNS.vpc),
@@ -331,7 +347,11 @@ export function validateTopology(input: unknown): Topology {
         if (eni.vpcId !== vpcId) throw new TopologyError(`${rf}.networkInterfaceId`, `${networkInterfaceId} is in ${eni.vpcId}, the table in ${vpcId}`);
       }
       if (instanceId !== undefined && !instanceById.has(instanceId)) throw new TopologyError(`${rf}.instanceId`, `no instance ${instanceId}`);
+      const origin = optStr(r, 'origin', rf);
+      if (origin !== undefined && !(ROUTE_ORIGINS as readonly string[]).includes(origin)) throw new TopologyError(`${rf}.origin`, `"${origin}" is not one of ${ROUTE_ORIGINS.join(', ')}`);
+      if (origin === 'EnableVgwRoutePropagation' && !gatewayId?.startsWith('vgw-')) throw new TopologyError(`${rf}.origin`, 'a propagated route targets a virtual private gateway (gatewayId vgw-...)');
       return {
+        ...(origin === undefined ? {} : { origin: origin as RouteOrigin }),
         destinationCidrBlock,
         ...(networkInterfaceId === undefined ? {} : { networkInterfaceId }),
         ...(instanceId === undefined ? {} : { instanceId }),

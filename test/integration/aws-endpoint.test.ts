@@ -62,7 +62,7 @@ describe('EC2 route tables', () => {
       expect.objectContaining({ DestinationCidrBlock: '10.0.0.0/16', GatewayId: 'local', State: 'active' }),
       expect.objectContaining({ DestinationCidrBlock: VIP, NetworkInterfaceId: ENI[0], InstanceId: INSTANCE[0], State: 'active' }),
     ]);
-    expect(main?.Tags).toEqual([{ Key: 'Name', Value: 'db-main' }]);
+    expect(main?.Tags).toEqual([{ Key: 'Name', Value: 'db-main' }, { Key: 'vipswitch:cluster', Value: 'pg-main' }]);
   });
 
   it('DescribeRouteTables applies Filter.N (AND across filters, wildcards within one)', async () => {
@@ -307,7 +307,7 @@ describe('EC2 instances', () => {
     expect(instance?.PublicIpAddress).toBe(EIP);
     expect(instance?.NetworkInterfaces?.[0]?.NetworkInterfaceId).toBe(ENI[0]);
     expect(instance?.NetworkInterfaces?.[0]?.PrivateIpAddresses?.length).toBe(2);
-    expect(instance?.Tags).toEqual([{ Key: 'Name', Value: 'node1' }]);
+    expect(instance?.Tags).toEqual([{ Key: 'Name', Value: 'node1' }, { Key: 'vipswitch:cluster', Value: 'pg-main' }]);
   });
 
   it('DescribeInstances: filters by tag and state; an unknown id is InvalidInstanceID.NotFound', async () => {
