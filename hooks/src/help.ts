@@ -21,7 +21,9 @@ repmgr (repmgr.conf, on every node):
   repmgr runs this line through "sh -c" and waits for it with no timeout. %t %d %a %c contain spaces and MUST be
   double-quoted as above. repmgr escapes only '"' in %d: a '$', backtick or '\\' in event details is still
   expanded by sh (the hook cannot undo that). The expanded line is cut at 1023 bytes; missing trailing
-  arguments are tolerated. Add --config FILE before "repmgr" if the config is not at the default path.
+  arguments are tolerated. A shorter line works too, as long as %n %e %s come first and the rest keeps this order
+  (e.g. 'vipswitch-hook repmgr %n %e %s'): without %t the hook's own clock stands in, marked in the event
+  (raw.occurredAtFrom "hook"). Add --config FILE before "repmgr" if the config is not at the default path.
 
 Patroni (patroni.yml, on every member; Patroni appends <action> <role> <scope>):
   postgresql:

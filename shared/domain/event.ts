@@ -66,6 +66,10 @@ export function postgresFacts(facts: EventFacts | null | undefined): NodeFacts |
   return facts === null || facts === undefined || isPgpoolFacts(facts) ? null : facts;
 }
 
+/** Whose clock `occurredAt` is: the tool's own time (`tool`), or the hook's standing in for a missing one (`hook`). */
+export const OCCURRED_AT_FROM = ['tool', 'hook'] as const;
+export type OccurredAtFrom = (typeof OCCURRED_AT_FROM)[number];
+
 export interface VipEvent {
   v: typeof EVENT_VERSION;
   /** Unique per hook call; the idempotency key. */
@@ -88,6 +92,10 @@ export interface VipEvent {
   details: string;
   /** PostgreSQL facts (repmgr, Patroni, keepalived), the watchdog's (Pgpool-II); null when the probe failed. */
   facts: EventFacts | null;
-  /** The tool's arguments as received by the hook, after the mode word (`repmgr`, `patroni`, `keepalived`, `pgpool`). */
-  raw: { argv: string[] };
+  /**
+   * The tool's arguments as received by the hook, after the mode word (`repmgr`, `patroni`, `keepalived`, `pgpool`).
+   * `occurredAtFrom: 'hook'` (optional, added to v1): `occurredAt` is the hook's clock because the tool's line passed no
+   * time of its own (a repmgr line without `%t`); absent when the time is the tool's (or the tool never passes one).
+   */
+  raw: { argv: string[]; occurredAtFrom?: OccurredAtFrom };
 }

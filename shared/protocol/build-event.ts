@@ -25,6 +25,8 @@ export function buildEvent(
 ): VipEvent {
   if (mode === 'repmgr') {
     const call = parseRepmgrArgv(args);
+    // A line without `%t` (e.g. `%n %e %s`) still makes an event: the hook's clock stands in, and the event says so.
+    const raw: VipEvent['raw'] = call.occurredAt === null ? { argv: [...args], occurredAtFrom: 'hook' } : { argv: [...args] };
     return {
       v: EVENT_VERSION,
       id,
@@ -34,10 +36,10 @@ export function buildEvent(
       type: call.event,
       success: call.success,
       role: null,
-      occurredAt: call.occurredAt,
+      occurredAt: call.occurredAt ?? now.toISOString(),
       details: call.details,
       facts,
-      raw: { argv: [...args] },
+      raw,
     };
   }
   if (mode === 'patroni') {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EVENT_SOURCES, EVENT_VERSION, type VipEvent } from '../domain/event';
+import { EVENT_SOURCES, EVENT_VERSION, OCCURRED_AT_FROM, type VipEvent } from '../domain/event';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, "_", "." or "-", at most 63');
 
@@ -47,7 +47,8 @@ export const vipEventSchema = z
     occurredAt: z.iso.datetime({ offset: true }),
     details: z.string().max(2048),
     facts: z.union([nodeFactsSchema, watchdogFactsSchema]).nullable(),
-    raw: z.object({ argv: z.array(z.string().max(2048)).max(32) }).strict(),
+    // occurredAtFrom: optional, added to v1 (an earlier body validates as before; README "Contract changes").
+    raw: z.object({ argv: z.array(z.string().max(2048)).max(32), occurredAtFrom: z.enum(OCCURRED_AT_FROM).optional() }).strict(),
   })
   .strict();
 

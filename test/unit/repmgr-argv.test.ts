@@ -28,7 +28,7 @@ describe('parseRepmgrArgv', () => {
       expect(call.success).toBe(true);
       expect(call.details).toBe(c.args[4]);
       // %t is the event's time: at or before the hook started, by well under a second
-      const lagMs = Date.parse(c.invokedAt) - Date.parse(call.occurredAt);
+      const lagMs = Date.parse(c.invokedAt) - Date.parse(call.occurredAt ?? '');
       expect(lagMs).toBeGreaterThanOrEqual(0);
       expect(lagMs).toBeLessThan(1000);
       expect(call.occurredAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
@@ -127,6 +127,68 @@ describe('parseRepmgrArgv', () => {
     });
   });
 
+  describe('shorter lines (users trim event_notification_command): only %n %e %s are required', () => {
+    // What repmgr would have passed for each captured call with a shorter line: the captured values of the
+    // placeholders the line keeps, in its order; an unquoted placeholder split on spaces the way sh does.
+    const PLACEHOLDERS = ['%n', '%e', '%s', '%t', '%d', '%a', '%c', '%p'] as const;
+    function expand(c: PeerInvocation, line: string): string[] {
+      return line.split(' ').flatMap((word) => {
+        const quoted = word.startsWith('"');
+        const value = c.args[PLACEHOLDERS.indexOf(word.replace(/"/g, '') as (typeof PLACEHOLDERS)[number])];
+        if (value === undefined) throw new Error(`unknown placeholder ${word}`);
+        return quoted ? [value] : value.split(' ').filter((part) => part !== '');
+      });
+    }
+
+    it.each(captures.map((c) => [c.index, c.node, c.args[1], c] as const))('#%i %s %s with `%%n %%e %%s` has no time of its own', (_i, node, event, c) => {
+      // Act
+      const call = parseRepmgrArgv(expand(c, '%n %e %s'));
+
+      // Assert: identity and outcome intact; no %t, so no time (the caller's clock stands in)
+      expect(call).toEqual({ nodeId: Number(node.replace('node', '')), event, success: true, occurredAt: null, details: '', otherNodeName: null, otherConninfo: null, otherNodeId: null });
+    });
+
+    it.each([
+      ['%n %e %s "%d"', 'node "node1" (ID: 1) promoted to primary; old primary "node2" (ID: 2) marked as failed', null],
+      ['%n %e %s "%d" "%a" "%c" "%p"', 'node "node1" (ID: 1) promoted to primary; old primary "node2" (ID: 2) marked as failed', 2],
+      ['%n %e %s "%t"', '', null],
+      ['%n %e %s "%t" "%d"', 'node "node1" (ID: 1) promoted to primary; old primary "node2" (ID: 2) marked as failed', null],
+      ['%n %e %s %t "%d" "%a" "%c" "%p"', 'node "node1" (ID: 1) promoted to primary; old primary "node2" (ID: 2) marked as failed', 2],
+    ] as const)('repmgrd_failover_promote with `%s`', (line, details, otherNodeId) => {
+      // Arrange
+      const c = capture('repmgrd_failover_promote');
+
+      // Act
+      const call = parseRepmgrArgv(expand(c, line));
+
+      // Assert: %t read when the line has it (quoted, or unquoted and split by sh), never taken for %d
+      expect(call.occurredAt).toBe(line.includes('%t') ? '2026-11-22T02:08:54.669Z' : null);
+      expect(call.details).toBe(details);
+      expect(call.otherNodeId).toBe(otherNodeId);
+    });
+
+    it("reads an unquoted strftime %t (repmgr's fallback when no primary is reachable)", () => {
+      const c = captures.find((x) => /\+0000$/.test(x.args[3] ?? ''))!;
+      const call = parseRepmgrArgv(expand(c, '%n %e %s %t "%d"'));
+      expect(call.occurredAt).toBe(new Date(`${c.args[3]!.replace(' ', 'T').replace('+0000', 'Z')}`).toISOString());
+      expect(call.details).toBe(c.args[4]);
+    });
+
+    it.each(['2026-11-22', '2026-11-22 02:08:21', '2026-13-01 00:00:00+00', '2026-11-22 02:0'])(
+      'a %%t slot it cannot read (%j) gives no time rather than a guess, and is not taken for %%d',
+      (text) => {
+        const call = parseRepmgrArgv(['2', 'standby_promote', '1', text, 'server "node2" (ID: 2) was successfully promoted to primary']);
+        expect(call.occurredAt).toBeNull();
+        expect(call.details).toBe('server "node2" (ID: 2) was successfully promoted to primary');
+      },
+    );
+
+    it('an empty 4th argument is an empty %d, not a %t', () => {
+      expect(parseRepmgrArgv(['2', 'standby_promote', '1', '', 'node1']).occurredAt).toBeNull();
+      expect(parseRepmgrArgv(['2', 'standby_promote', '1', '', 'node1'])).toMatchObject({ details: '', otherNodeName: 'node1' });
+    });
+  });
+
   describe('malformed required arguments throw ArgvError naming them', () => {
     const good = capture('standby_promote', 'node2').args;
     const withArg = (position: number, value: string | undefined): string[] =>
@@ -150,10 +212,6 @@ describe('parseRepmgrArgv', () => {
       ['%s', 2, ''],
       ['%s', 2, 'true'],
       ['%s', 2, '2'],
-      ['%t', 3, undefined],
-      ['%t', 3, ''],
-      ['%t', 3, '2026-11-22'],
-      ['%t', 3, 'not a time'],
     ] as const)('%s = %j', (field, position, value) => {
       // Arrange
       const args = withArg(position, value);
