@@ -50,3 +50,16 @@ export function createAwsClient<C>(Client: new (config: AwsClientConfig) => C, b
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/** Error codes of a call that never got an answer from AWS (network, DNS, timeout): the service was not reachable. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'TimeoutError', 'RequestTimeout']);
+
+/** True when `error` says AWS (or the endpoint configured for it) could not be reached, rather than answering an error. */
+export function isUnreachable(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; cause?: unknown; $metadata?: { httpStatusCode?: number } } | undefined;
+  if (!e) return false;
+  if (e.$metadata?.httpStatusCode !== undefined) return false;
+  if (UNREACHABLE.has(String(e.code)) || UNREACHABLE.has(String(e.name))) return true;
+  if (e instanceof AggregateError) return e.errors.some(isUnreachable);
+  return e.cause !== undefined && e.cause !== error ? isUnreachable(e.cause) : false;
+}
