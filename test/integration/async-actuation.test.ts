@@ -58,15 +58,20 @@ describe('commit fast, converge asynchronously (AWS-like latency profile)', () =
     const blocked: number[] = [];
     const routesMoved: number[] = [];
     let timeline = 1;
-    for (let i = 0; i < 6; i++) {
+    // The first two promotions warm what a long-running deployment has warm (DynamoDB Local's JVM, the handler's code
+    // paths): they must move the endpoint too, but only the later ones are timed.
+    const WARM_UP = 2;
+    for (let i = 0; i < WARM_UP + 6; i++) {
       const node = i % 2 === 0 ? cluster.nodes.node2! : cluster.nodes.node3!;
       timeline += 1;
       const started = performance.now();
       const hook = timedHook(node, 'standby_promote', timeline);
       const moved = waitFor('the routes to move', 10_000, () => view().routes.every((r) => r.eni === node.eni) && performance.now() - started, 5);
       const [{ blockedMs, stderr }, movedMs] = await Promise.all([hook, moved]);
-      blocked.push(blockedMs);
-      routesMoved.push(movedMs);
+      if (i >= WARM_UP) {
+        blocked.push(blockedMs);
+        routesMoved.push(movedMs);
+      }
       expect(stderr).toContain('outcome=delivered');
       expect(await spooled(node)).toEqual([]);
       // Verified: every mechanism read back, and the Route 53 change INSYNC (the actuator waits for it, not the hook).
