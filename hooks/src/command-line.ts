@@ -48,9 +48,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
       if (factsJson !== undefined) throw new UsageError('--facts-json applies to repmgr and patroni calls, not to flush');
       return { kind: 'flush', configPath };
     }
-    throw new UsageError(`unknown mode ${JSON.stringify(arg)} (expected repmgr, patroni, flush or ping)`);
+    throw new UsageError(`unknown mode ${JSON.stringify(arg)} (expected ${HOOK_MODES.join(', ')}, flush or ping)`);
   }
-  throw new UsageError('missing mode (repmgr, patroni, flush or ping)');
+  throw new UsageError(`missing mode (${HOOK_MODES.join(', ')}, flush or ping)`);
 }
 
 /**

@@ -31,6 +31,40 @@ export interface LocalAddressConfig {
   ip: string;
 }
 
+/**
+ * How the `pgpool` mode asks the local watchdog (one `pcp_watchdog_info -v` call, no shell). Unset fields are left to
+ * the pcp client's own defaults (socket, port 9898, the OS user); the password comes from a pcppass file, never argv.
+ */
+export interface PcpConfig {
+  /** Absolute path of `pcp_watchdog_info`. */
+  command: string;
+  /** `-h`: host name or socket directory; null: the client's default. */
+  host: string | null;
+  /** `-p`: the pcp port (pgpool.conf `pcp_port`); null: the client's default (9898). */
+  port: number | null;
+  /** `-U`: a user from pcp.conf; null: the OS user. */
+  user: string | null;
+  /** `PCPPASSFILE` for the call; null: inherited (pgpool's environment) or `~/.pcppass`. */
+  passFile: string | null;
+}
+
+/**
+ * The local pgbouncer whose database the hook turns off on a node that is not the primary and back on when the node's
+ * claim is accepted (see pgbouncer.ts). Reached through its admin console (`psql ... -d pgbouncer`), no shell.
+ */
+export interface PgbouncerConfig {
+  /** `-h`: socket directory or host of pgbouncer's listener. */
+  host: string;
+  /** pgbouncer's `listen_port`. */
+  port: number;
+  /** A user in pgbouncer's `admin_users`. */
+  user: string;
+  /** The `[databases]` entry clients use (quoted on the console, so any name pgbouncer accepts). */
+  database: string;
+  /** Absolute path of `psql` (default: the probe's `pg.psql`). */
+  psql: string;
+}
+
 /** The validated hook config. The key itself is not part of it: see {@link readKey}. */
 export interface HookConfig {
   endpoint: string;
@@ -50,6 +84,10 @@ export interface HookConfig {
   pg: PgConnection;
   /** null unless the `localAddress` section says `enabled: true` (off by default). */
   localAddress: LocalAddressConfig | null;
+  /** The `pgpool` mode's watchdog probe (defaults when the section is absent). */
+  pcp: PcpConfig;
+  /** null unless a `pgbouncer` section is configured (off by default). */
+  pgbouncer: PgbouncerConfig | null;
 }
 
 /** Env variables that override config fields, and the field each one sets. */
@@ -66,7 +104,11 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 // Same rule as the server's event schema (shared/protocol/event-schema.ts), copied because the hook bundles no zod.
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const TOP_FIELDS = ['endpoint', 'cluster', 'node', 'keyFile', 'spoolDir', 'timeoutMs', 'promoteWaitMs', 'probeTimeoutMs', 'flushTimeoutMs', 'logFile', 'pg', 'localAddress'];
+const TOP_FIELDS = ['endpoint', 'cluster', 'node', 'keyFile', 'spoolDir', 'timeoutMs', 'promoteWaitMs', 'probeTimeoutMs', 'flushTimeoutMs', 'logFile', 'pg', 'localAddress', 'pcp', 'pgbouncer'];
+const PCP_FIELDS = ['command', 'host', 'port', 'user', 'passFile'];
+const PGBOUNCER_FIELDS = ['host', 'port', 'user', 'database', 'psql'];
+/** Default `pcp.command`: Debian's pgpool2 package. */
+export const DEFAULT_PCP_COMMAND = '/usr/sbin/pcp_watchdog_info';
 const PG_FIELDS = ['host', 'port', 'user', 'dbname', 'psql'];
 const LOCAL_ADDRESS_FIELDS = ['enabled', 'address', 'interface', 'ip'];
 /** Default `localAddress.ip`: iproute2 on Debian / Ubuntu / RHEL. */
@@ -145,9 +187,11 @@ export function validateHookConfig(file: Record<string, unknown>, env: Env): Hoo
   if (raw.logFile !== undefined && raw.logFile !== null) logFile = checkPath(raw.logFile, 'logFile', issues, undefined);
   const pg = checkPg(raw.pg, issues);
   const localAddress = checkLocalAddress(raw.localAddress, issues);
+  const pcp = checkPcp(raw.pcp, issues);
+  const pgbouncer = checkPgbouncer(raw.pgbouncer, pg.psql, issues);
 
   if (issues.length > 0) throw new HookConfigError(issues);
-  return { endpoint, cluster, node, keyFile, spoolDir, ...ints, logFile, pg, localAddress };
+  return { endpoint, cluster, node, keyFile, spoolDir, ...ints, logFile, pg, localAddress, pcp, pgbouncer };
 }
 
 /**
@@ -282,6 +326,60 @@ function checkLocalAddress(value: unknown, issues: string[]): LocalAddressConfig
   const ipPath = ip === undefined ? DEFAULT_IP_PATH : checkPath(ip, 'localAddress.ip', issues, undefined);
   if (enabled !== true) return null;
   return { address: address as string, interface: name as string, ip: ipPath };
+}
+
+function checkPcp(value: unknown, issues: string[]): PcpConfig {
+  const defaults: PcpConfig = { command: DEFAULT_PCP_COMMAND, host: null, port: null, user: null, passFile: null };
+  if (value === undefined || value === null) return defaults;
+  if (!isPlainObject(value)) {
+    issues.push(`pcp: must be an object with ${PCP_FIELDS.join(', ')}`);
+    return defaults;
+  }
+  for (const key of Object.keys(value)) if (!PCP_FIELDS.includes(key)) issues.push(`pcp.${key}: unknown field (known: ${PCP_FIELDS.join(', ')})`);
+  const text = (field: 'host' | 'user'): string | null => {
+    const v = value[field];
+    if (v === undefined || v === null) return null;
+    if (typeof v === 'string' && v !== '' && !v.startsWith('-')) return v;
+    issues.push(`pcp.${field}: must be a non-empty string not starting with "-", got ${JSON.stringify(v)}`);
+    return null;
+  };
+  return {
+    command: value.command === undefined ? DEFAULT_PCP_COMMAND : checkPath(value.command, 'pcp.command', issues, undefined),
+    host: text('host'),
+    port: value.port === undefined || value.port === null ? null : checkInteger(value.port, 'pcp.port', 1, 65535, 9898, issues, ''),
+    user: text('user'),
+    passFile: value.passFile === undefined || value.passFile === null ? null : checkPath(value.passFile, 'pcp.passFile', issues, undefined),
+  };
+}
+
+function checkPgbouncer(value: unknown, psql: string, issues: string[]): PgbouncerConfig | null {
+  if (value === undefined || value === null) return null;
+  if (!isPlainObject(value)) {
+    issues.push(`pgbouncer: must be an object with ${PGBOUNCER_FIELDS.join(', ')}`);
+    return null;
+  }
+  for (const key of Object.keys(value)) if (!PGBOUNCER_FIELDS.includes(key)) issues.push(`pgbouncer.${key}: unknown field (known: ${PGBOUNCER_FIELDS.join(', ')})`);
+  const text = (field: 'host' | 'user', fallback: string | undefined): string => {
+    const v = value[field];
+    if (v === undefined && fallback !== undefined) return fallback;
+    if (typeof v === 'string' && v !== '' && !v.startsWith('-')) return v;
+    issues.push(`pgbouncer.${field}: ${v === undefined ? 'required, ' : ''}a non-empty string not starting with "-", got ${JSON.stringify(v ?? null)}`);
+    return '';
+  };
+  const database = value.database;
+  // pgbouncer's console reads at most 63 bytes of argument, quotes included (admin.c); no control characters.
+  if (typeof database !== 'string' || !/^[^\x00-\x1f\x7f]{1,60}$/.test(database) || Buffer.byteLength(database) > 60) {
+    issues.push(`pgbouncer.database: required, the [databases] entry clients use (1 to 60 bytes, no control characters), got ${JSON.stringify(database ?? null)}`);
+  } else if (database === 'pgbouncer') {
+    issues.push('pgbouncer.database: "pgbouncer" is the admin console itself; name the database your clients use');
+  }
+  return {
+    host: text('host', '/var/run/postgresql'),
+    port: checkInteger(value.port, 'pgbouncer.port', 1, 65535, 6432, issues, ''),
+    user: text('user', 'pgbouncer'),
+    database: typeof database === 'string' ? database : '',
+    psql: value.psql === undefined ? psql : checkPath(value.psql, 'pgbouncer.psql', issues, undefined),
+  };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,4 +1,4 @@
-import type { NodeFacts } from '../../shared/domain/event';
+import type { EventFacts, NodeFacts, WatchdogFacts } from '../../shared/domain/event';
 import { FactsJsonError } from './errors';
 
 const FIELDS = ['inRecovery', 'timeline', 'lsn', 'systemIdentifier'] as const;
@@ -10,7 +10,7 @@ const SYSTEM_IDENTIFIER = /^\d{1,20}$/;
  * local PostgreSQL. Same rules as the server's schema; the literal `null` means "probe failed" (an unverified claim).
  * @throws FactsJsonError naming the bad field.
  */
-export function parseFactsJson(text: string): NodeFacts | null {
+export function parseFactsJson(text: string): EventFacts | null {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -19,7 +19,46 @@ export function parseFactsJson(text: string): NodeFacts | null {
   }
   if (value === null) return null;
   if (typeof value !== 'object' || Array.isArray(value)) throw new FactsJsonError('must be a JSON object or null');
-  const facts = value as Record<string, unknown>;
+  if ('watchdog' in value) return { watchdog: parseWatchdogJson(value as Record<string, unknown>) };
+  return parseNodeFacts(value as Record<string, unknown>);
+}
+
+const WATCHDOG_FIELDS = ['leader', 'quorum', 'escalated', 'token', 'localState', 'quorumState'] as const;
+
+/**
+ * The pgpool shape: `{"watchdog": {"leader": true, "quorum": true, "escalated": true, "token": 1796055650651}}`.
+ * `token` may be left out: the hook then mints one as it would after a real probe (leader, quorum and escalation, on a
+ * claim); given, it is sent as is (drills replaying two leaders out of order).
+ */
+function parseWatchdogJson(value: Record<string, unknown>): WatchdogFacts {
+  for (const key of Object.keys(value)) if (key !== 'watchdog') throw new FactsJsonError(`unknown field ${JSON.stringify(key)} beside watchdog`);
+  const w = value.watchdog;
+  if (typeof w !== 'object' || w === null || Array.isArray(w)) throw new FactsJsonError('watchdog: must be an object');
+  const facts = w as Record<string, unknown>;
+  for (const key of Object.keys(facts)) {
+    if (!(WATCHDOG_FIELDS as readonly string[]).includes(key)) throw new FactsJsonError(`watchdog.${key}: unknown field (known: ${WATCHDOG_FIELDS.join(', ')})`);
+  }
+  for (const key of ['leader', 'quorum', 'escalated'] as const) {
+    if (typeof facts[key] !== 'boolean') throw new FactsJsonError(`watchdog.${key}: must be true or false, got ${JSON.stringify(facts[key] ?? null)}`);
+  }
+  const { token, localState, quorumState } = facts;
+  if (token !== undefined && token !== null && !(typeof token === 'number' && Number.isSafeInteger(token) && token >= 1)) {
+    throw new FactsJsonError(`watchdog.token: must be a positive integer (Unix ms) or null, got ${JSON.stringify(token)}`);
+  }
+  for (const [key, text] of [['localState', localState], ['quorumState', quorumState]] as const) {
+    if (text !== undefined && text !== null && !(typeof text === 'string' && text.length <= 64)) throw new FactsJsonError(`watchdog.${key}: must be a string (at most 64) or null`);
+  }
+  return {
+    leader: facts.leader as boolean,
+    quorum: facts.quorum as boolean,
+    escalated: facts.escalated as boolean,
+    token: (token as number | null | undefined) ?? null,
+    localState: (localState as string | null | undefined) ?? (facts.leader ? 'LEADER' : null),
+    quorumState: (quorumState as string | null | undefined) ?? (facts.quorum ? 'QUORUM EXIST' : null),
+  };
+}
+
+function parseNodeFacts(facts: Record<string, unknown>): NodeFacts {
   for (const key of Object.keys(facts)) {
     if (!(FIELDS as readonly string[]).includes(key)) throw new FactsJsonError(`unknown field ${JSON.stringify(key)} (known: ${FIELDS.join(', ')})`);
   }

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import type { VipEvent } from '../../shared/domain/event';
+import { PGPOOL_RELEASE_COMMANDS } from '../../shared/domain/pgpool-argv';
 import { parseCidr, type LocalAddressConfig } from './config';
 
 /**
@@ -23,7 +24,8 @@ export interface EventAnswerText {
 
 /**
  * From the call itself, before any answer: this node is not the primary when its facts say it is in recovery, when
- * Patroni calls it a replica or demoted, or when Patroni is stopping it. Otherwise null (the answer decides).
+ * Patroni calls it a replica or demoted, when Patroni is stopping it, or when Pgpool-II de-escalates it. Otherwise null
+ * (the answer decides).
  */
 export function intentFromEvent(event: Pick<VipEvent, 'source' | 'type' | 'role' | 'facts'>): AddressIntent | null {
   if (event.facts?.inRecovery === true) return { want: 'absent', why: 'facts: in recovery' };
@@ -31,6 +33,8 @@ export function intentFromEvent(event: Pick<VipEvent, 'source' | 'type' | 'role'
     if (event.type === 'on_stop') return { want: 'absent', why: 'patroni on_stop' };
     if (event.role === 'replica' || event.role === 'demoted') return { want: 'absent', why: `patroni role ${event.role}` };
   }
+  // Pgpool-II gives the VIP up (if_down_cmd, wd_de_escalation_command): this node no longer leads.
+  if (event.source === 'pgpool' && (PGPOOL_RELEASE_COMMANDS as readonly string[]).includes(event.type)) return { want: 'absent', why: `pgpool ${event.type}` };
   return null;
 }
 

@@ -1,7 +1,6 @@
 import { classify, EventKind } from '../../shared/domain/classify';
-import type { NodeFacts, VipEvent } from '../../shared/domain/event';
-import { isPrimaryRole } from '../../shared/domain/patroni-argv';
-import { buildEvent, type HookMode } from '../../shared/protocol/build-event';
+import type { EventFacts, VipEvent } from '../../shared/domain/event';
+import { buildEvent } from '../../shared/protocol/build-event';
 import { FLUSH_BACKOFF, FOREGROUND_BACKOFF } from './backoff';
 import { parseCommandLine, scanHookCall, type Command } from './command-line';
 import { loadHookConfig, spoolDirHint, type HookConfig } from './config';
@@ -11,12 +10,14 @@ import { parseFactsJson } from './facts-json';
 import { HELP_TEXT } from './help';
 import { ensureLocalAddress, execIp, intentFromAnswer, intentFromEvent, type AddressIntent, type EventAnswerText } from './local-address';
 import { createLog, type HookLog } from './log';
+import { probeCallFacts } from './modes';
+import { execPsql } from './pgbouncer';
+import { PgbouncerStep } from './pgbouncer-step';
 import { runPing } from './ping';
-import { probeFacts, probeUntilPrimary } from './probe';
 import { SPOOL_FORMAT, Spool } from './spool';
 import { HOOK_VERSION } from './version';
 
-/** Exit codes. repmgr / patroni calls always exit {@link EXIT.ok}. */
+/** Exit codes. Tool calls (repmgr, patroni, keepalived, pgpool) always exit {@link EXIT.ok}. */
 export const EXIT = { ok: 0, spoolNotEmpty: 1, usage: 2 } as const;
 
 /** The process around the hook: injected so the flow can run in tests. */
@@ -32,7 +33,7 @@ const USER_AGENT = `vipswitch-hook/${HOOK_VERSION}`;
 /** Upper bound of one local address step (`ip -j addr show`, then `ip addr add` or `del`). */
 export const LOCAL_ADDRESS_MAX_MS = 1000;
 
-/** Run one hook invocation; resolves to the exit code. Never rejects for a repmgr / patroni call. */
+/** Run one hook invocation; resolves to the exit code. Never rejects for a tool call. */
 export async function runHook(argv: readonly string[], io: HookIo): Promise<number> {
   let command: Command;
   try {
@@ -69,8 +70,8 @@ export async function runHook(argv: readonly string[], io: HookIo): Promise<numb
 }
 
 /**
- * A repmgr / Patroni call: spool first (facts null), probe, rewrite with the facts, send the spool within the
- * foreground budget. Every failure path ends in exit 0 with a message.
+ * A tool call (repmgr, Patroni, keepalived, Pgpool-II): spool first (facts null), probe, rewrite with the facts, send the
+ * spool within the foreground budget. Every failure path ends in exit 0 with a message.
  */
 async function runCall(
   argv: readonly string[],
@@ -87,7 +88,7 @@ async function runCall(
     return EXIT.ok;
   }
   const log = createLog(io.stderr, config.logFile);
-  let factsOverride: { facts: NodeFacts | null } | null = null;
+  let factsOverride: { facts: EventFacts | null } | null = null;
   let event: VipEvent;
   try {
     const factsText = command.factsJson ?? (io.env.VIPSWITCH_FACTS_JSON || undefined);
@@ -107,25 +108,19 @@ async function runCall(
     log.line({ id: event.id, type: event.type, outcome: 'spool_failed', reason: describe(error), spoolDir: config.spoolDir });
   }
 
-  const waitsForPromotion = factsOverride === null && needsPromotionWait(command.mode, event);
-  const probeStarted = now();
-  let facts: NodeFacts | null;
-  if (factsOverride !== null) {
-    facts = factsOverride.facts;
-  } else if (waitsForPromotion) {
-    facts = await probeUntilPrimary((ms) => probeFacts(config.pg, ms, io.env as NodeJS.ProcessEnv), config.probeTimeoutMs, config.promoteWaitMs, sleep, now);
-  } else {
-    const left = config.timeoutMs - now();
-    facts = await probeFacts(config.pg, Math.max(50, Math.min(config.probeTimeoutMs, left)), io.env as NodeJS.ProcessEnv);
-  }
+  // Facts per mode (modes.ts): PostgreSQL's for repmgr / Patroni / keepalived, the watchdog's for pgpool.
+  const { facts, waitedMs } = await probeCallFacts(command.mode, event, factsOverride, { config, env: io.env, log, now, sleep });
   // Patroni runs callbacks in the background: the promotion wait extends the budget instead of eating it.
-  const deadline = config.timeoutMs + (waitsForPromotion ? now() - probeStarted : 0);
+  const deadline = config.timeoutMs + waitedMs;
   event = { ...event, facts };
 
-  // localAddress (off by default): the call's own facts / role may already say "not the primary"; a claim keeps a
-  // slice of the budget for acting on its answer. An older spooled record's answer is never acted on.
-  const local = config.localAddress === null ? null : new LocalAddressStep(config, event, io.env, log, now);
-  const sendDeadline = deadline - (local?.reserveMs ?? 0);
+  // Node-side steps (off by default): localAddress and pgbouncer. The call's own facts / role may already say "not the
+  // primary"; a claim keeps a slice of the budget for acting on its answer. An older spooled record's answer is never
+  // acted on. pgbouncer sits beside PostgreSQL: not a pgpool call's business.
+  const steps: NodeStep[] = [];
+  if (config.localAddress !== null) steps.push(new LocalAddressStep(config, event, io.env, log, now));
+  if (config.pgbouncer !== null && command.mode !== 'pgpool') steps.push(new PgbouncerStep(config, event, log, now, execPsql(io.env as NodeJS.ProcessEnv)));
+  const sendDeadline = deadline - Math.max(0, ...steps.map((step) => step.reserveMs));
 
   const options = { ...deliverOptions(config, key, spool, log, sendDeadline, FOREGROUND_BACKOFF, config.timeoutMs, now), answerOf: event.id };
   if (name !== null) {
@@ -135,7 +130,7 @@ async function runCall(
       // The record stays as first written (facts null) and is sent as that: never with facts it does not hold.
       log.line({ id: event.id, type: event.type, outcome: 'spool_rewrite_failed', reason: describe(error) });
     }
-    await local?.beforeSending();
+    await Promise.all(steps.map((step) => step.beforeSending()));
     let answer: EventAnswerText | null = null;
     try {
       const report = await deliverSpool(options);
@@ -149,19 +144,26 @@ async function runCall(
     } catch (error) {
       log.line({ id: event.id, type: event.type, outcome: 'spooled', reason: `spool error: ${describe(error)}`, ms: Math.round(now()) });
     }
-    await local?.afterAnswer(answer, deadline);
+    await Promise.all(steps.map((step) => step.afterAnswer(answer, deadline)));
     return EXIT.ok;
   }
   // No spool (unwritable directory, full disk): a direct try is all that is left.
-  await local?.beforeSending();
+  await Promise.all(steps.map((step) => step.beforeSending()));
   const outcome = await sendEvent(event, options);
   const fields = { id: event.id, type: event.type, source: event.source, facts: facts === null ? 'null' : 'probed', spool: 'none' };
   if (outcome.kind === 'delivered') log.line({ ...fields, outcome: 'delivered', status: outcome.status, code: outcome.code, attempts: outcome.attempts, ms: outcome.ms });
   else if (outcome.kind === 'answered') log.line({ ...fields, outcome: 'answered', status: outcome.answer.status, code: outcome.answer.code, message: outcome.answer.message, attempts: outcome.answer.attempts, ms: outcome.ms });
   else log.line({ ...fields, outcome: 'lost', status: outcome.status, reason: outcome.reason, attempts: outcome.attempts, ms: outcome.ms });
   const answer = outcome.kind === 'delivered' ? { status: outcome.status, body: outcome.body } : outcome.kind === 'answered' ? { status: outcome.answer.status, body: outcome.answer.body } : null;
-  await local?.afterAnswer(answer, deadline);
+  await Promise.all(steps.map((step) => step.afterAnswer(answer, deadline)));
   return EXIT.ok;
+}
+
+/** A bounded node-side step of one call: acts on the call's own facts before sending, or on the answer to its event. */
+interface NodeStep {
+  readonly reserveMs: number;
+  beforeSending(): Promise<void>;
+  afterAnswer(answer: EventAnswerText | null, deadline: number): Promise<void>;
 }
 
 /**
@@ -279,11 +281,6 @@ function deliverOptions(
     userAgent: USER_AGENT,
     now,
   };
-}
-
-/** Patroni asks PostgreSQL to promote and calls the hook without waiting: a primary claim must wait for it. */
-function needsPromotionWait(mode: HookMode, event: VipEvent): boolean {
-  return mode === 'patroni' && isPrimaryRole(event.role) && (event.type === 'on_role_change' || event.type === 'on_start');
 }
 
 /** Bad config or argv on a repmgr / Patroni call: say so, and keep the raw call where an operator finds it. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { VipEvent } from '../../shared/domain/event';
 
 /** Version of the on-disk record format. */
@@ -79,6 +79,19 @@ export function writeFileAtomic(dir: string, name: string, data: string): void {
   fsyncDir(dir);
 }
 
+/**
+ * `mkdir -p` with mode 0700 whatever the caller's umask: keepalived runs its scripts with umask 0177 (shared/peers/
+ * keepalived/findings.md §2), which would leave a new directory at 0600, without its search bit.
+ */
+export function mkdirPrivate(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (first === undefined) return;
+  for (let path = dir; ; path = dirname(path)) {
+    chmodSync(path, 0o700);
+    if (path === first || dirname(path) === path) break;
+  }
+}
+
 function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
@@ -98,7 +111,7 @@ export class Spool {
 
   /** Create the directory (0700) and its sub-directories if missing. */
   ensure(): void {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    mkdirPrivate(this.dir);
   }
 
   /** Spool a new record; returns its name. */
@@ -161,7 +174,7 @@ export class Spool {
   /** Move a record the server answered with a final 4xx to `answered/`, the answer written beside it first. */
   moveToAnswered(name: string, answer: AnswerRecord): void {
     const dir = join(this.dir, ANSWERED_DIR);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirPrivate(dir);
     writeFileAtomic(dir, name.replace(/\.json$/, '.answer.json'), `${JSON.stringify(answer)}\n`);
     renameSync(join(this.dir, name), join(dir, name));
     fsyncDir(dir);
@@ -171,7 +184,7 @@ export class Spool {
   /** Move an unreadable record out of the way (to `unparsed/`) so it cannot block the ones behind it. */
   quarantine(name: string): void {
     const dir = join(this.dir, UNPARSED_DIR);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirPrivate(dir);
     renameSync(join(this.dir, name), join(dir, name));
     fsyncDir(this.dir);
   }
@@ -179,7 +192,7 @@ export class Spool {
   /** Keep a call that could not become an event; returns the file's path. */
   addUnparsed(record: UnparsedRecord, now: Date = new Date()): string {
     const dir = join(this.dir, UNPARSED_DIR);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirPrivate(dir);
     const name = recordName(now, record.pid, randomUUID());
     writeFileAtomic(dir, name, `${JSON.stringify(record)}\n`);
     return join(dir, name);

@@ -33,7 +33,7 @@ function issuesOf(file: Record<string, unknown>, env: Record<string, string> = {
 describe('validateHookConfig', () => {
   it('accepts the documented example as it is', () => {
     const config = validateHookConfig(VALID, {});
-    expect(config).toEqual({ ...VALID, flushTimeoutMs: 30000, localAddress: null });
+    expect(config).toEqual({ ...VALID, flushTimeoutMs: 30000, localAddress: null, pcp: { command: '/usr/sbin/pcp_watchdog_info', host: null, port: null, user: null, passFile: null }, pgbouncer: null });
   });
 
   it('fills defaults for everything but endpoint, cluster, node and keyFile', () => {
