@@ -36,6 +36,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 node scripts/build-hook.mjs >/dev/null
+node scripts/build-cli.mjs >/dev/null
 case "$what" in
   start) exec node --import tsx local/start.ts "$@" ;;
   test) exec node --no-warnings=NodeVersionSupportWarning node_modules/jest/bin/jest.js --runInBand "$@" ;;
