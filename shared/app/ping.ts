@@ -40,7 +40,7 @@ export function answerPing(auth: AuthenticatedRequest, body: Record<string, unkn
       rotating,
       serverTime: now.toISOString(),
       skewMs,
-      skewSeconds: auth.skewSeconds,
+      skewSeconds: Math.round(auth.skewSeconds * 1000) / 1000,
       windowSeconds,
     },
   };
