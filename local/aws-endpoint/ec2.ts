@@ -770,6 +770,57 @@ const startInstances: Ec2Handler = (world, params, options) => {
   return stateChanges(changes);
 };
 
+// ---------------------------------------------------------------------------------------------------------
+// Tags
+
+/** The taggable resources of the endpoint, by id prefix. */
+function taggable(world: AwsWorld, id: string): { tags: Tags } {
+  const found = id.startsWith('rtb-')
+    ? world.routeTables.get(id)
+    : id.startsWith('eni-')
+      ? world.enis.get(id)
+      : id.startsWith('eipalloc-')
+        ? world.addresses.get(id)
+        : id.startsWith('i-')
+          ? world.instances.get(id)
+          : undefined;
+  if (found !== undefined) return found;
+  const kind = id.startsWith('rtb-') ? ['InvalidRouteTableID.NotFound', 'routeTable'] : id.startsWith('eni-') ? ['InvalidNetworkInterfaceID.NotFound', 'networkInterface'] : id.startsWith('eipalloc-') ? ['InvalidAllocationID.NotFound', 'allocation'] : id.startsWith('i-') ? ['InvalidInstanceID.NotFound', 'instance'] : undefined;
+  if (kind === undefined) throw invalidParameterValue(`Value (${id}) for parameter resourceId is invalid: the local AWS endpoint tags route tables, network interfaces, Elastic IPs and instances`);
+  throw notFound(kind[0]!, kind[1]!, [id]);
+}
+
+/** `Tag.N.Key` / `Tag.N.Value` pairs, in order. */
+function tagParams(params: QueryParams): Array<{ key: string; value: string | undefined }> {
+  const out: Array<{ key: string; value: string | undefined }> = [];
+  for (let n = 1; params.get(`Tag.${n}.Key`) !== undefined; n++) out.push({ key: params.get(`Tag.${n}.Key`)!, value: params.get(`Tag.${n}.Value`) });
+  return out;
+}
+
+/** CreateTags: add or overwrite tags on every listed resource (all resolved first: a bad id changes nothing). */
+const createTags: Ec2Handler = (world, params) => {
+  const resources = params.list('ResourceId').map((id) => taggable(world, id));
+  if (resources.length === 0) throw missingParameter('ResourceId');
+  const tags = tagParams(params);
+  if (tags.length === 0) throw missingParameter('Tag');
+  stopIfDryRun(params);
+  for (const r of resources) for (const t of tags) r.tags[t.key] = t.value ?? '';
+  return { return: true };
+};
+
+/** DeleteTags: remove the listed keys (only where the value matches, when one is given), or every tag when none is listed. */
+const deleteTags: Ec2Handler = (world, params) => {
+  const resources = params.list('ResourceId').map((id) => taggable(world, id));
+  if (resources.length === 0) throw missingParameter('ResourceId');
+  const tags = tagParams(params);
+  stopIfDryRun(params);
+  for (const r of resources) {
+    if (tags.length === 0) for (const key of Object.keys(r.tags)) delete r.tags[key];
+    for (const t of tags) if (t.value === undefined || r.tags[t.key] === t.value) delete r.tags[t.key];
+  }
+  return { return: true };
+};
+
 /** Every EC2 action the endpoint speaks. */
 export const EC2_HANDLERS: Readonly<Record<string, Ec2Handler>> = {
   DescribeRouteTables: describeRouteTables,
@@ -787,6 +838,8 @@ export const EC2_HANDLERS: Readonly<Record<string, Ec2Handler>> = {
   DescribeInstances: describeInstances,
   StopInstances: stopInstances,
   StartInstances: startInstances,
+  CreateTags: createTags,
+  DeleteTags: deleteTags,
 };
 
 /**
@@ -807,6 +860,8 @@ const DRY_RUN_IN_HANDLER = new Set([
   'StartInstances',
   'DescribeNetworkInterfaceAttribute',
   'ModifyNetworkInterfaceAttribute',
+  'CreateTags',
+  'DeleteTags',
 ]);
 
 /** Run one EC2 action; unknown actions are EC2's `InvalidAction`. Instance transitions settle first. */

@@ -7,6 +7,8 @@ import {
   AssignPrivateIpAddressesCommand,
   AssociateAddressCommand,
   CreateRouteCommand,
+  CreateTagsCommand,
+  DeleteTagsCommand,
   DescribeInstancesCommand,
   DescribeNetworkInterfaceAttributeCommand,
   DescribeNetworkInterfacesCommand,
@@ -111,6 +113,19 @@ describe('local AWS endpoint: the calls vipswitch doctor makes', () => {
       expect(error.name).toBe('UnauthorizedOperation');
       expect(error.$metadata.httpStatusCode).toBe(403);
     });
+  });
+
+  it('CreateTags / DeleteTags change the tags the IAM conditions look at (what doctor\'s fix runs)', async () => {
+    await aws.ec2.send(new DeleteTagsCommand({ Resources: [RTB, ENI[0]], Tags: [{ Key: 'vipswitch:cluster' }] }));
+    const untagged = await aws.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [RTB] }));
+    await aws.ec2.send(new CreateTagsCommand({ Resources: [RTB], Tags: [{ Key: 'vipswitch:cluster', Value: 'pg-main' }] }));
+    const tagged = await aws.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [RTB] }));
+    const bad = await failure(aws.ec2.send(new CreateTagsCommand({ Resources: ['rtb-0000000000000dead'], Tags: [{ Key: 'a', Value: 'b' }] })));
+
+    expect(untagged.RouteTables?.[0]?.Tags).toEqual([{ Key: 'Name', Value: 'db-main' }]);
+    expect(tagged.RouteTables?.[0]?.Tags).toEqual([{ Key: 'Name', Value: 'db-main' }, { Key: 'vipswitch:cluster', Value: 'pg-main' }]);
+    expect(aws.endpoint.state().networkInterfaces[0]?.tags).toEqual({ Name: 'node1-eth0' });
+    expect(bad.name).toBe('InvalidRouteTableID.NotFound');
   });
 
   it('a propagated route shows its origin and cannot be replaced', async () => {
