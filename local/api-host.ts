@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startApiEdge, type ApiEdge } from './api-edge';
+import { freePort } from './ports';
 import { repoRoot } from './root';
 import { waitFor } from './wait-for';
 
@@ -15,15 +17,18 @@ const ROOT = repoRoot();
  * The Lambdas behind a local API Gateway: serverless-offline (with serverless-esbuild) running this repo's
  * serverless.yml, stage `local`, on 127.0.0.1. `env` reaches the handlers (`localEnvironment: true`): that is how
  * the SDK clients find the local endpoints (AWS_ENDPOINT_URL_*), exactly as in AWS where they are unset.
+ * Clients reach it through a thin edge on `httpPort` (./api-edge.ts): serverless-offline listens on a port of its own,
+ * and what it or Node refuses before any route still answers with the contract's `{code, message}`.
  */
 export async function startApiHost(options: { httpPort: number; lambdaPort: number; env: Record<string, string>; log?: (line: string) => void }): Promise<ApiHost> {
   const buildDir = `.local/build-${options.httpPort}-${process.pid}`;
+  const offlinePort = await freePort();
   const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'offline', 'start', '--stage', 'local'], {
     cwd: ROOT,
     env: {
       ...process.env,
       ...options.env,
-      VIPSWITCH_HTTP_PORT: String(options.httpPort),
+      VIPSWITCH_HTTP_PORT: String(offlinePort),
       VIPSWITCH_LAMBDA_PORT: String(options.lambdaPort),
       VIPSWITCH_BUILD_DIR: buildDir,
       SLS_TELEMETRY_DISABLED: '1',
@@ -42,7 +47,10 @@ export async function startApiHost(options: { httpPort: number; lambdaPort: numb
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const url = `http://127.0.0.1:${options.httpPort}`;
+  let edge: ApiEdge | null = null;
   const stop = async () => {
+    await edge?.stop();
+    edge = null;
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       try {
@@ -67,6 +75,7 @@ export async function startApiHost(options: { httpPort: number; lambdaPort: numb
       if (child.exitCode !== null) throw new Error(`serverless offline exited (${child.exitCode}):\n${output.slice(-3000)}`);
       return /Server ready/.test(output);
     }, 100);
+    edge = await startApiEdge({ port: options.httpPort, upstreamPort: offlinePort });
   } catch (error) {
     await stop();
     throw error;
