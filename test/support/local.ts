@@ -11,7 +11,9 @@ import { repoRoot } from '../../local/root';
 import { loadTopology, startLocalStack, type LocalStack } from '../../local/stack';
 import { waitFor } from '../../local/wait-for';
 import { signedHeaders } from '../../shared/protocol/signature';
-import type { NodeFacts, VipEvent } from '../../shared/domain/event';
+import type { EventFacts, NodeFacts, VipEvent } from '../../shared/domain/event';
+import type { Tool } from '../../shared/domain/cluster';
+import type { HookMode } from '../../shared/protocol/build-event';
 
 const run = promisify(execFile);
 export const ROOT = repoRoot();
@@ -66,7 +68,7 @@ export interface TestCluster {
  */
 export async function registerCluster(
   stack: LocalStack,
-  options: { eventsUrl?: string; vip?: string; systemIdentifier?: string; endpoints?: Record<string, unknown>; fencing?: 'alert' | 'stop-instance'; dryRun?: boolean; routeTableIds?: string[] } = {},
+  options: { eventsUrl?: string; vip?: string; systemIdentifier?: string; endpoints?: Record<string, unknown>; fencing?: 'alert' | 'stop-instance'; dryRun?: boolean; routeTableIds?: string[]; tool?: Tool } = {},
 ): Promise<TestCluster> {
   const topology = await exampleTopology();
   const dir = await mkdtemp(join(tmpdir(), 'vipswitch-it-'));
@@ -84,15 +86,18 @@ export async function registerCluster(
     nodes[node.name] = node;
   }
   const file = join(dir, 'cluster.yaml');
+  // A pgpool cluster registers the Pgpool-II nodes: no repmgr id, no PostgreSQL system identifier.
+  const tool = options.tool ?? 'repmgr';
+  const pgpool = tool === 'pgpool';
   await writeFile(
     file,
     stringify({
       cluster: name,
-      tool: 'repmgr',
-      systemIdentifier: options.systemIdentifier ?? SYSTEM_ID,
+      tool,
+      ...(pgpool ? {} : { systemIdentifier: options.systemIdentifier ?? SYSTEM_ID }),
       fencing: options.fencing ?? 'alert',
       dryRun: options.dryRun ?? false,
-      nodes: Object.values(nodes).map((n) => ({ name: n.name, repmgrNodeId: n.id, eni: n.eni, instanceId: n.instanceId, privateIp: n.privateIp, keyFile: `node${n.id}.key` })),
+      nodes: Object.values(nodes).map((n) => ({ name: n.name, ...(pgpool ? {} : { repmgrNodeId: n.id }), eni: n.eni, instanceId: n.instanceId, privateIp: n.privateIp, keyFile: `node${n.id}.key` })),
       endpoints: { routeTables: { vip, routeTableIds }, ...options.endpoints },
     }),
   );
@@ -112,6 +117,16 @@ export function repmgrArgs(node: TestNode, event: string, details = ''): string[
 export async function runHook(node: TestNode, args: string[], facts: NodeFacts | null, extraEnv: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
   const flags = facts === null ? [] : ['--facts-json', JSON.stringify(facts)];
   return run(process.execPath, [HOOK, '--config', node.configPath, ...flags, 'repmgr', ...args], { env: { ...process.env, ...extraEnv }, timeout: 30_000 });
+}
+
+/**
+ * Run the real bundled hook in any mode (`keepalived`, `pgpool`, ...) with these facts (`--facts-json`; `undefined`: let
+ * the hook probe), as keepalived / Pgpool-II would: an argv array, no shell. Resolves with the output; never throws on
+ * the hook's exit code (tool calls always exit 0).
+ */
+export async function runToolHook(node: TestNode, mode: HookMode, args: string[], facts?: EventFacts | null, extraEnv: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
+  const flags = facts === undefined ? [] : ['--facts-json', JSON.stringify(facts)];
+  return run(process.execPath, [HOOK, '--config', node.configPath, ...flags, mode, ...args], { env: { ...process.env, ...extraEnv }, timeout: 30_000 });
 }
 
 /** Where the VIP route points in each of the cluster's route tables, per the local EC2 endpoint's state view. */
