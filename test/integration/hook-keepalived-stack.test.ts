@@ -47,7 +47,7 @@ describe('keepalived and Pgpool-II on the local stack', () => {
 
     beforeEach(async () => {
       cluster = await registerCluster(stack, { tool: 'keepalived', systemIdentifier: KEEPALIVED_SYSTEM_ID });
-      ({ node1, node2, node3 } = cluster.nodes as Record<string, TestNode>);
+      ({ node1, node2, node3 } = cluster.nodes as { node1: TestNode; node2: TestNode; node3: TestNode });
       // node1 is MASTER over the primary on timeline 1 (scenario a: BACKUP 100, then MASTER 150).
       await runToolHook(node1, 'keepalived', ['INSTANCE', 'VI_PG', 'BACKUP', '100'], primaryOn(1));
       await routesOn(stack, cluster, node1.eni);
@@ -129,7 +129,7 @@ describe('keepalived and Pgpool-II on the local stack', () => {
 
     beforeEach(async () => {
       cluster = await registerCluster(stack, { tool: 'pgpool' });
-      ({ node1, node2, node3 } = cluster.nodes as Record<string, TestNode>);
+      ({ node1, node2, node3 } = cluster.nodes as { node1: TestNode; node2: TestNode; node3: TestNode });
       // node1's pgpool is the watchdog leader (its if_up_cmd, 20 s ago by its clock).
       t1 = Date.now() - 20_000;
       await runToolHook(node1, 'pgpool', ['up', cluster.vip], leader(t1));
