@@ -102,7 +102,11 @@ describe('probeCallFacts, pgpool', () => {
   function config(dir: string, pcp: string, overrides: Record<string, unknown> = {}): HookConfig {
     return validateHookConfig({ endpoint: 'http://127.0.0.1:9/v1/events', cluster: 'pg-pool', node: 'pgpool0', keyFile: join(dir, 'key'), spoolDir: dir, probeTimeoutMs: 2000, timeoutMs: 5000, pcp: { command: pcp }, ...overrides }, {});
   }
-  const context = (c: HookConfig, clock?: LeadershipClock) => ({ config: c, env: process.env, log: silentLog, now: () => performance.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)), ...(clock ? { clock } : {}) });
+  // The budget clock counts from the call's start, as in the hook process (not from this test process's start).
+  const context = (c: HookConfig, clock?: LeadershipClock) => {
+    const started = performance.now();
+    return { config: c, env: process.env, log: silentLog, now: () => performance.now() - started, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)), ...(clock ? { clock } : {}) };
+  };
   const event = (args: string[]) => buildEvent('pgpool', args, { cluster: 'pg-pool', node: 'pgpool0' }, null, new Date(), 'pgpool-test-event');
 
   it('a claim: the watchdog facts with a minted token; a release: bounded at 300 ms however long probeTimeoutMs is', async () => {
