@@ -169,7 +169,7 @@ describe('endpoint mechanisms, paging and fencing through the API', () => {
     // The actuator pages after the answers: the first is sent, the two repeats are counted in the ledger.
     await waitFor('the first stale_claim page', 5000, () => pagesOf(stack, c).some((p) => p.type === 'stale_claim'));
     const doc = DynamoDBDocumentClient.from(localDynamoClient(stack.dynamodbEndpoint));
-    const ledger = async () => (await doc.send(new GetCommand({ TableName: LOCAL_NAMES.state, Key: { pk: `PAGE#${c.name}|stale_claim|node3`, sk: 'PAGE' } }))).Item;
+    const ledger = async () => (await doc.send(new GetCommand({ TableName: LOCAL_NAMES.state, Key: { pk: `PAGE#${c.name}|stale_claim|node3|`, sk: 'PAGE' } }))).Item;
     await waitFor('both repeats counted', 5000, async () => Number((await ledger())?.suppressed ?? 0) >= 2);
     await settled(stack, c);
     expect((await ledger())?.suppressed).toBe(2);
