@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, TransactionCanceledException, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ClusterConfig, NodeHealth, NodeRecord } from '../domain/cluster';
 import type { Decision } from '../domain/decide';
 import type { ClusterRecord, ClusterStore, EventWrite, EventWriteOutcome, JournalEntry, LoadedCluster, NodeWithKey, StoredAnswer, TargetStatus } from '../ports/cluster-store';
@@ -11,6 +11,26 @@ const clusterPk = (cluster: string) => `CLUSTER#${cluster}`;
 const nodeSk = (node: string) => `NODE#${node}`;
 const journalPk = (cluster: string) => `JOURNAL#${cluster}`;
 const eventKey = (cluster: string, id: string) => ({ pk: `EVENT#${cluster}#${id}`, sk: 'EVENT' });
+
+/**
+ * The fleet index: a sparse global secondary index over the clusters' fencing records (the `#STATE` items, and only
+ * them: `applyCluster` gives them `fleetPk`/`fleetSk`), one constant partition, sorted by cluster name. Listing the
+ * fleet is a Query on it, never a Scan of the table. One partition takes about 1,000 writes a second; only the
+ * `#STATE` items are in it (written on an apply, a failover and an `appliedEpoch`), far below that. A cluster applied
+ * before the index existed is in it once applied again (`vipswitch apply`).
+ */
+export const FLEET_INDEX = 'fleet';
+const FLEET_PK = 'CLUSTERS';
+
+/** One cluster as the fleet index holds it (eventually consistent: a GSI lags its table by a fraction of a second). */
+export interface FleetEntry {
+  record: ClusterRecord;
+  /** When the newest claim was committed (the last failover, or the first primary), ISO 8601; null before any. */
+  committedAt: string | null;
+}
+
+/** BatchGetItem takes at most this many keys a call. */
+const BATCH_GET_MAX = 100;
 
 /** How long an event id's answer is kept for duplicates (the hook's spool gives up long before). */
 const EVENT_RETENTION_SECONDS = 7 * 24 * 3600;
@@ -211,17 +231,96 @@ export class DynamoDBClusterStore implements ClusterStore {
     return Items.map((item) => toNode(cluster, item));
   }
 
+  /** Every cluster's name, sorted: a Query of the fleet index (paged), not a Scan. */
   async listClusters(): Promise<string[]> {
     const clusters: string[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.#doc.send(
-        new ScanCommand({ TableName: this.#table, FilterExpression: 'sk = :s', ExpressionAttributeValues: { ':s': STATE_SK }, ProjectionExpression: '#c', ExpressionAttributeNames: { '#c': 'cluster' }, ExclusiveStartKey: startKey }),
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: FLEET_INDEX,
+          KeyConditionExpression: 'fleetPk = :p',
+          ExpressionAttributeValues: { ':p': FLEET_PK },
+          ProjectionExpression: 'fleetSk',
+          ExclusiveStartKey: startKey,
+        }),
       );
-      for (const item of page.Items ?? []) clusters.push(item.cluster);
+      for (const item of page.Items ?? []) clusters.push(String(item.fleetSk));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return clusters.sort();
+    return clusters;
+  }
+
+  /**
+   * One page of the fleet, by cluster name: at most `limit` clusters whose name sorts after `after` (the previous
+   * page's last), and `next` (the name to pass as `after`) when more follow. Read from the fleet index (eventually
+   * consistent). @param limit 1..1000
+   */
+  async listFleetPage(options: { after?: string | null; limit: number }): Promise<{ entries: FleetEntry[]; next: string | null }> {
+    const limit = Math.max(1, Math.min(1000, Math.floor(options.limit)));
+    // One more than asked for: whether a next page exists is then known without handing out an empty last page.
+    const want = limit + 1;
+    const items: Record<string, any>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: FLEET_INDEX,
+          KeyConditionExpression: options.after ? 'fleetPk = :p AND fleetSk > :after' : 'fleetPk = :p',
+          ExpressionAttributeValues: { ':p': FLEET_PK, ...(options.after ? { ':after': options.after } : {}) },
+          Limit: want - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && items.length < want);
+    const entries = items.slice(0, limit).map((item): FleetEntry => ({ record: toRecord(String(item.fleetSk), item), committedAt: typeof item.committedAt === 'string' ? item.committedAt : null }));
+    return { entries, next: items.length > limit ? entries.at(-1)!.record.config.cluster : null };
+  }
+
+  /**
+   * Where each cluster's endpoint stands (its `#TARGETS` item), for many clusters: BatchGetItem, 100 keys a call,
+   * unprocessed keys asked again (bounded). A cluster without a status is absent from the map.
+   */
+  async loadTargetStatuses(clusters: readonly string[]): Promise<Map<string, TargetStatus>> {
+    const statuses = new Map<string, TargetStatus>();
+    for (let i = 0; i < clusters.length; i += BATCH_GET_MAX) {
+      let keys: Record<string, unknown>[] | undefined = clusters.slice(i, i + BATCH_GET_MAX).map((c) => ({ pk: clusterPk(c), sk: TARGETS_SK }));
+      for (let attempt = 0; keys && keys.length > 0; attempt++) {
+        if (attempt > 0) {
+          if (attempt > 5) throw new Error(`DynamoDB left ${keys.length} target status key(s) unprocessed after ${attempt} tries`);
+          await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt * Math.random()));
+        }
+        const { Responses, UnprocessedKeys } = await this.#doc.send(new BatchGetCommand({ RequestItems: { [this.#table]: { Keys: keys, ConsistentRead: true } } }));
+        for (const item of Responses?.[this.#table] ?? []) statuses.set(String(item.pk).slice('CLUSTER#'.length), item.status as TargetStatus);
+        keys = UnprocessedKeys?.[this.#table]?.Keys as Record<string, unknown>[] | undefined;
+      }
+    }
+    return statuses;
+  }
+
+  /** How many journal entries of `cluster` flagged for a page were received since `since` (ISO 8601). One Query (paged). */
+  async countPagedEntries(cluster: string, since: string): Promise<number> {
+    let count = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: 'pk = :pk AND sk >= :since',
+          FilterExpression: 'page = :true',
+          ExpressionAttributeValues: { ':pk': journalPk(cluster), ':since': since, ':true': true },
+          Select: 'COUNT',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      count += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return count;
   }
 
   async commitClaim(decision: Extract<Decision, { outcome: 'accepted' }>, expectedEpoch: number, entry: JournalEntry): Promise<'committed' | 'lost'> {
@@ -325,13 +424,14 @@ export class DynamoDBClusterStore implements ClusterStore {
         TableName: this.#table,
         Key: { pk: clusterPk(config.cluster), sk: STATE_SK },
         UpdateExpression:
-          'SET #c = :c, tool = :tool, endpoints = :ep, replayWindowSeconds = :rw, fencing = :f, dryRun = :dry, updatedAt = :now, ' +
+          'SET #c = :c, tool = :tool, endpoints = :ep, replayWindowSeconds = :rw, fencing = :f, dryRun = :dry, updatedAt = :now, fleetPk = :fleet, fleetSk = :c, ' +
           '#p = if_not_exists(#p, :null), #tl = if_not_exists(#tl, :zero), epoch = if_not_exists(epoch, :zero), ' +
           'appliedEpoch = if_not_exists(appliedEpoch, :zero), #sid = ' +
           (systemIdentifier === null ? 'if_not_exists(#sid, :null)' : ':sid'),
         ExpressionAttributeNames: { '#c': 'cluster', '#p': 'primary', '#tl': 'timeline', '#sid': 'systemIdentifier' },
         ExpressionAttributeValues: {
           ':c': config.cluster,
+          ':fleet': FLEET_PK,
           ':tool': config.tool,
           ':ep': config.endpoints,
           ':rw': config.replayWindowSeconds,
@@ -467,10 +567,23 @@ export const TABLE_DEFINITIONS = {
     AttributeDefinitions: [
       { AttributeName: 'pk', AttributeType: 'S' as const },
       { AttributeName: 'sk', AttributeType: 'S' as const },
+      { AttributeName: 'fleetPk', AttributeType: 'S' as const },
+      { AttributeName: 'fleetSk', AttributeType: 'S' as const },
     ],
     KeySchema: [
       { AttributeName: 'pk', KeyType: 'HASH' as const },
       { AttributeName: 'sk', KeyType: 'RANGE' as const },
+    ],
+    // The fleet index (see FLEET_INDEX): sparse, only the clusters' #STATE items, which hold no secret.
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: FLEET_INDEX,
+        KeySchema: [
+          { AttributeName: 'fleetPk', KeyType: 'HASH' as const },
+          { AttributeName: 'fleetSk', KeyType: 'RANGE' as const },
+        ],
+        Projection: { ProjectionType: 'ALL' as const },
+      },
     ],
     // The actuator's trigger: every committed change, in order per item (serverless.yml: StreamSpecification).
     StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' as const },
