@@ -21,6 +21,8 @@ if [ "$what" = test ] || [ "$what" = drill ]; then
   command -v patroni >/dev/null 2>&1 || need+=(patroni)
   command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
   [ -x /usr/bin/aws ] || need+=(awscli)
+  # The status page's browser test drives Debian's Chromium through playwright-core (never a downloaded browser).
+  [ -x /usr/bin/chromium ] || need+=(chromium)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
