@@ -19,10 +19,15 @@ export interface AuthenticatedRequest {
   skewSeconds: number;
 }
 
-/** Decode the body exactly as sent (the signature covers these bytes) and enforce the size limit. */
-export function rawBodyOf(body: string | undefined, isBase64Encoded: boolean | undefined, maxBytes: number): string {
+/**
+ * Decode the body exactly as sent (the signature covers these bytes) and enforce the size limit. API Gateway always
+ * hands over a string; a JSON scalar body (`0`, `false`) may arrive parsed from a local host (serverless-offline), and
+ * is read back as the text it was, never a 500.
+ */
+export function rawBodyOf(body: string | number | boolean | null | undefined, isBase64Encoded: boolean | undefined, maxBytes: number): string {
   if (body === undefined || body === null || body === '') throw new InvalidRequestError('empty_body', 'request body is empty');
-  const bytes = isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+  const text = typeof body === 'string' ? body : String(body);
+  const bytes = isBase64Encoded ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
   if (bytes.length > maxBytes) throw new PayloadTooLargeError(maxBytes);
   return bytes.toString('utf8');
 }
@@ -45,8 +50,10 @@ export async function authenticate(
   if (!who || !timestamp || !signature) {
     throw new AuthenticationError('missing_signature', `headers ${HEADER.node}, ${HEADER.timestamp} and ${HEADER.signature} are required`);
   }
-  const match = /^([^/\s]+)\/([^/\s]+)$/.exec(who);
-  if (!match) throw new InvalidRequestError('invalid_node_header', `${HEADER.node} must be "<cluster>/<node>"`);
+  // Names as the cluster file allows them (cluster-config): nothing else can be registered, so nothing else is read
+  // (an 8 KB name would otherwise reach DynamoDB, whose partition keys stop at 2048 bytes).
+  const match = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,62})\/([A-Za-z0-9][A-Za-z0-9_.-]{0,62})$/.exec(who);
+  if (!match) throw new InvalidRequestError('invalid_node_header', `${HEADER.node} must be "<cluster>/<node>" (letters, digits, "_", "." or "-", at most 63 each)`);
   const [, clusterId = '', nodeName = ''] = match;
   if (!/^\d{1,12}$/.test(timestamp)) throw new AuthenticationError('invalid_timestamp', `${HEADER.timestamp} must be unix seconds`);
   const loaded = await store.loadCluster(clusterId);
