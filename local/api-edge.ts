@@ -117,6 +117,12 @@ export async function startApiEdge(options: { port: number; upstreamPort: number
     const body = edgeBody(status, error.code ?? 'malformed request');
     socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body.toString('utf8')}`);
   });
+  // CONNECT (a tunnel request) never reaches a route: without a listener Node would drop the connection unanswered.
+  server.on('connect', (_req, socket: Socket) => {
+    rewrites += 1;
+    const body = edgeBody(405, 'CONNECT is not a method of this API');
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body.toString('utf8')}`);
+  });
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
