@@ -21,6 +21,13 @@ if [ "$what" = test ] || [ "$what" = drill ]; then
   command -v patroni >/dev/null 2>&1 || need+=(patroni)
   command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
   [ -x /usr/bin/aws ] || need+=(awscli)
+  # keepalived / Pgpool-II drills: keepalived in network namespaces the test makes (ip netns, veth), Pgpool-II's
+  # watchdog and pcp tools with its PostgreSQL extension, pgbouncer in front of each node.
+  [ -x /usr/sbin/keepalived ] || need+=(keepalived)
+  { [ -x /usr/sbin/pgpool ] && [ -x /usr/sbin/pcp_watchdog_info ]; } || need+=(pgpool2)
+  [ -e /usr/lib/postgresql/15/lib/pgpool-recovery.so ] || need+=(postgresql-15-pgpool2)
+  [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
+  command -v ip >/dev/null 2>&1 || need+=(iproute2)
   # The status page's browser test drives Debian's Chromium through playwright-core (never a downloaded browser).
   [ -x /usr/bin/chromium ] || need+=(chromium)
 fi
