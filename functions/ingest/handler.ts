@@ -7,9 +7,12 @@ import { pingOf } from '../../shared/protocol/ping';
 import { validateEvent } from '../../shared/app/validate-event';
 import { processEvent } from '../../shared/app/process-event';
 import { errorResponder, jsonResponse } from '../../shared/middleware/error-responder';
+import { answerMetrics } from '../../shared/middleware/metrics';
+import { countingLosses, recordEventAnswer } from '../../shared/app/metrics';
+import { metrics } from '../metrics-wiring';
 import { config, logger, store } from '../wiring';
 
-const deps = { store, now: () => new Date() };
+const deps = { store: countingLosses(store, metrics), now: () => new Date() };
 
 /**
  * `POST /v1/events`: authenticate, validate, decide under fencing, commit, answer. Two DynamoDB round trips on the
@@ -42,5 +45,7 @@ async function ingest(request: APIGatewayProxyEventV2): Promise<APIGatewayProxyR
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
   .use(httpHeaderNormalizer())
+  // Before errorResponder: every answer is counted by outcome, refusals included (shared/app/metrics.ts).
+  .use(answerMetrics(metrics, recordEventAnswer))
   .use(errorResponder({ logger }))
   .handler(ingest);
