@@ -75,6 +75,11 @@ export interface EndpointConfig {
   elasticIp?: ElasticIpEndpoint;
   secondaryIp?: SecondaryIpEndpoint;
   route53?: Route53Endpoint;
+  /**
+   * An IAM role vipswitch assumes for this endpoint's EC2 and Route 53 calls (route tables of a shared VPC, a central
+   * networking account), as Pacemaker's route agent does with `routing_table_role`. Absent: the deployment's own role.
+   */
+  assumeRoleArn?: string;
 }
 
 /** Who the endpoint should serve: the primary, and the healthy replicas (for reader records). */
