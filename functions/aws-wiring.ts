@@ -3,6 +3,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { createAwsClient } from '../shared/adapters/aws-clients';
 import { createEndpointActuator } from '../shared/adapters/endpoint-actuators';
+import { Ec2EniIsolator } from '../shared/adapters/ec2-eni-isolator';
 import { Ec2InstanceFencer } from '../shared/adapters/ec2-instance-fencer';
 import { SnsAlerter } from '../shared/adapters/sns-alerter';
 import { DeduplicatingAlerter } from '../shared/app/deduplicating-alerter';
@@ -26,5 +27,6 @@ export const actingDeps: ReactDeps = {
     onSuppressed: (page) => logger.info('page suppressed (repeat inside the window)', { pageType: page.type, cluster: page.cluster }),
   }),
   fencer: new Ec2InstanceFencer({ client: ec2 }),
+  isolator: new Ec2EniIsolator({ client: ec2 }),
   now: () => new Date(),
 };

@@ -7,6 +7,7 @@ import { drillCommand } from './commands/drill';
 import { eventsCommand } from './commands/events';
 import { keysCommand } from './commands/keys';
 import { reconcileCommand } from './commands/reconcile';
+import { unfenceCommand } from './commands/unfence';
 import { createContext, type CliContext } from './context';
 import { EXIT, toCliError, type ExitCode } from './errors';
 import { output, type Io, type Output } from './output';
@@ -92,6 +93,12 @@ export async function runCli(argv: string[], options: ProgramOptions): Promise<E
     .argument('[cluster]', 'one cluster (default: every registered cluster)')
     .option('--dry-run', 'only plan: show what would change, change nothing', false)
     .action(async (cluster: string | undefined, opts: { stage: string; dryRun: boolean }) => run((ctx, out) => reconcileCommand(ctx, out, io, cluster, opts))(opts.stage));
+
+  command('unfence', 'after a node isolated by the isolate fencing policy has rejoined: give its ENI back its own security groups (journaled, paged)')
+    .argument('<cluster>', 'the cluster')
+    .argument('<node>', 'the node to unfence')
+    .requiredOption('--reason <text>', 'why (journaled and paged)')
+    .action(async (cluster: string, node: string, opts: { stage: string; reason: string }) => run((ctx, out) => unfenceCommand(ctx, out, io, cluster, node, opts))(opts.stage));
 
   const keys = program.command('keys').description("a node's hook key: issue a new one, or rotate it with no window where the hook is refused").addHelpText('after', EXIT_CODES_HELP);
   const keyCommand = (name: string, description: string) =>

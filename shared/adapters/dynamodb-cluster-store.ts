@@ -427,7 +427,9 @@ export class DynamoDBClusterStore implements ClusterStore {
           'SET #c = :c, tool = :tool, endpoints = :ep, replayWindowSeconds = :rw, fencing = :f, dryRun = :dry, updatedAt = :now, fleetPk = :fleet, fleetSk = :c, ' +
           '#p = if_not_exists(#p, :null), #tl = if_not_exists(#tl, :zero), epoch = if_not_exists(epoch, :zero), ' +
           'appliedEpoch = if_not_exists(appliedEpoch, :zero), #sid = ' +
-          (systemIdentifier === null ? 'if_not_exists(#sid, :null)' : ':sid'),
+          (systemIdentifier === null ? 'if_not_exists(#sid, :null)' : ':sid') +
+          // The isolate policy's group: set with it, removed without it (a re-apply to another policy drops it).
+          (config.isolationSecurityGroupId === undefined ? ' REMOVE isolationSecurityGroupId' : ', isolationSecurityGroupId = :isg'),
         ExpressionAttributeNames: { '#c': 'cluster', '#p': 'primary', '#tl': 'timeline', '#sid': 'systemIdentifier' },
         ExpressionAttributeValues: {
           ':c': config.cluster,
@@ -441,6 +443,7 @@ export class DynamoDBClusterStore implements ClusterStore {
           ':null': null,
           ':zero': 0,
           ...(systemIdentifier === null ? {} : { ':sid': systemIdentifier }),
+          ...(config.isolationSecurityGroupId === undefined ? {} : { ':isg': config.isolationSecurityGroupId }),
         },
       }),
     );
@@ -523,7 +526,15 @@ export class DynamoDBClusterStore implements ClusterStore {
 
 function toRecord(cluster: string, Item: Record<string, any>): ClusterRecord {
   return {
-    config: { cluster, tool: Item.tool, endpoints: Item.endpoints ?? {}, replayWindowSeconds: Item.replayWindowSeconds, fencing: Item.fencing ?? 'alert', dryRun: Item.dryRun === true },
+    config: {
+      cluster,
+      tool: Item.tool,
+      endpoints: Item.endpoints ?? {},
+      replayWindowSeconds: Item.replayWindowSeconds,
+      fencing: Item.fencing ?? 'alert',
+      ...(typeof Item.isolationSecurityGroupId === 'string' ? { isolationSecurityGroupId: Item.isolationSecurityGroupId } : {}),
+      dryRun: Item.dryRun === true,
+    },
     state: {
       cluster,
       primary: Item.primary ?? null,

@@ -51,6 +51,9 @@ export function pageForEntry(entry: JournalEntry): Page | null {
         message: entry.reason,
         details: { eventId: event.id, node: event.node, expected: details.expected, got: details.got },
       };
+    case 'fencing_action':
+      // An operator's unfence (the fences themselves are told in their stale claim's page).
+      return entry.type === 'unisolate_eni' ? unfencePage(entry) : null;
     default:
       return null;
   }
@@ -76,15 +79,33 @@ function roleDisagreementPage(entry: JournalEntry): Page {
   };
 }
 
+/** `vipswitch unfence`: a node's network was given back (or could not be). */
+function unfencePage(entry: JournalEntry): Page {
+  const d = (entry.details ?? {}) as { result?: string; eni?: string; groups?: string[]; operator?: string; step?: string; error?: { code?: string } };
+  const failed = d.result === 'failed';
+  return {
+    severity: failed ? 'critical' : 'warning',
+    cluster: entry.cluster,
+    type: failed ? 'unfence_failed' : 'unfenced',
+    subject: `vipswitch ${entry.cluster}: ${entry.node} ${failed ? 'could NOT be unfenced' : 'unfenced'} by ${d.operator ?? 'an operator'}`,
+    message: `${entry.reason}.`,
+    details: { eventId: entry.eventId, node: entry.node, eni: d.eni, result: d.result, groups: d.groups, step: d.step, error: d.error },
+  };
+}
+
 function fencingSummary(fencing: unknown): string {
-  const f = (fencing ?? {}) as { policy?: string; result?: string; instanceId?: string; why?: string; error?: { code?: string; message?: string } };
+  const f = (fencing ?? {}) as { policy?: string; result?: string; instanceId?: string; eni?: string; securityGroupId?: string; originalGroups?: string[] | null; step?: string; why?: string; error?: { code?: string; message?: string } };
   const policy = f.policy ?? 'alert';
   if (policy === 'alert') return 'Policy: alert only.';
   switch (f.result) {
     case 'stopped':
       return `Fenced: instance ${f.instanceId ?? '?'} stopped (Force).`;
+    case 'isolated':
+      return `Fenced: ENI ${f.eni ?? '?'} isolated (security groups ${(f.originalGroups ?? []).join(', ') || '(none)'} swapped for ${f.securityGroupId ?? '?'}, the originals kept in its vipswitch:original-groups tag); after the node's rejoin: vipswitch unfence.`;
+    case 'already_isolated':
+      return `Fenced: ENI ${f.eni ?? '?'} was already isolated (${f.securityGroupId ?? '?'}).`;
     case 'failed':
-      return `Fencing FAILED (${policy}): ${f.error?.code ?? 'error'} ${f.error?.message ?? ''}`.trim();
+      return `Fencing FAILED (${policy}${f.step ? `, at ${f.step}` : ''}): ${f.error?.code ?? 'error'} ${f.error?.message ?? ''}`.trim();
     case 'skipped':
       return `Not fenced (${policy}): ${f.why ?? 'skipped'}.`;
     default:

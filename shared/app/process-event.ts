@@ -135,13 +135,18 @@ function answerFor(config: ClusterConfig, node: NodeRecord, decision: Decision, 
 
 /** What the cluster's fencing policy will do about a stale claim's node (the actuator carries it out). */
 function fencingPlan(config: ClusterConfig, node: NodeRecord, decision: Extract<Decision, { outcome: 'stale_claim' }>, gaveUp: boolean): Record<string, unknown> {
-  if (config.fencing !== 'stop-instance') return { policy: 'alert' };
-  if (gaveUp) return { policy: 'stop-instance', result: 'skipped', why: 'lost commit races, not older' };
+  if (config.fencing === 'alert') return { policy: 'alert' };
+  const policy = config.fencing;
+  if (gaveUp) return { policy, result: 'skipped', why: 'lost commit races, not older' };
   // An older leadership token is most often a claim delayed in the old leader's spool, not a leader still running.
-  if (config.tool === 'pgpool') return { policy: 'stop-instance', result: 'skipped', why: 'pgpool: an older leadership token is a delayed claim, not proof of a running split brain' };
-  if (node.name === decision.current.primary) return { policy: 'stop-instance', result: 'skipped', why: 'node is the current primary' };
-  if (node.instanceId === null) return { policy: 'stop-instance', result: 'skipped', why: 'no instanceId registered' };
-  return { policy: 'stop-instance', result: 'scheduled', instanceId: node.instanceId };
+  if (config.tool === 'pgpool') return { policy, result: 'skipped', why: 'pgpool: an older leadership token is a delayed claim, not proof of a running split brain' };
+  if (node.name === decision.current.primary) return { policy, result: 'skipped', why: 'node is the current primary' };
+  if (policy === 'isolate') {
+    if (config.isolationSecurityGroupId === undefined) return { policy, result: 'skipped', why: 'no isolationSecurityGroupId configured' };
+    return { policy, result: 'scheduled', eni: node.eni, securityGroupId: config.isolationSecurityGroupId };
+  }
+  if (node.instanceId === null) return { policy, result: 'skipped', why: 'no instanceId registered' };
+  return { policy, result: 'scheduled', instanceId: node.instanceId };
 }
 
 /** The journal entry, with what the actuator needs to page and fence after the answer. */

@@ -2,6 +2,7 @@ import type { Alerter } from '../ports/alerter';
 import type { ClusterStore, JournalEntry } from '../ports/cluster-store';
 import type { EndpointActuator } from '../ports/endpoint-actuator';
 import type { InstanceFencer } from '../ports/instance-fencer';
+import type { NetworkIsolator } from '../ports/network-isolator';
 import { converge, type ConvergeResult } from './converge';
 import { actuationFailedPage, pageForEntry } from './pages';
 
@@ -31,6 +32,8 @@ export interface ReactDeps {
   actuator: EndpointActuator;
   alerter: Alerter;
   fencer: InstanceFencer;
+  /** The `isolate` policy's adapter; without it an `isolate` fence is journaled and paged as failed. */
+  isolator?: NetworkIsolator;
   now: () => Date;
 }
 
@@ -102,28 +105,33 @@ export async function reactToChanges(deps: ReactDeps, changes: StateChange[]): P
 }
 
 /**
- * The cluster's `stop-instance` policy against the node of a stale claim. Never against the current primary (read
- * again now: the claim may have become current since). Journaled either way.
+ * The cluster's fencing policy (`stop-instance` or `isolate`, as planned at commit) against the node of a stale claim.
+ * Never against the current primary (read again now: the claim may have become current since). Journaled either way;
+ * the result goes into the stale claim's page.
  */
 async function fence(deps: ReactDeps, entry: JournalEntry): Promise<Record<string, unknown>> {
+  const plan = (entry.details?.fencing ?? {}) as { policy?: string; securityGroupId?: string };
+  const policy = plan.policy === 'isolate' ? 'isolate' : 'stop-instance';
   const loaded = await deps.store.loadCluster(entry.cluster);
   const node = loaded?.nodes.find((n) => n.name === entry.node);
   let action: Record<string, unknown>;
   let reason: string;
   if (!loaded || !node) {
-    action = { policy: 'stop-instance', result: 'skipped', why: 'node no longer registered' };
+    action = { policy, result: 'skipped', why: 'node no longer registered' };
     reason = `not fenced: ${entry.node} is no longer registered`;
   } else if (loaded.record.state.primary === node.name) {
-    action = { policy: 'stop-instance', result: 'skipped', why: 'node is the current primary' };
+    action = { policy, result: 'skipped', why: 'node is the current primary' };
     reason = `not fenced: ${node.name} is the current primary`;
+  } else if (policy === 'isolate') {
+    ({ action, reason } = await isolate(deps, entry, node.name, node.eni, loaded.record.config.isolationSecurityGroupId ?? plan.securityGroupId));
   } else if (node.instanceId === null) {
-    action = { policy: 'stop-instance', result: 'skipped', why: 'no instanceId registered' };
+    action = { policy, result: 'skipped', why: 'no instanceId registered' };
     reason = `not fenced: ${node.name} has no instance id registered`;
   } else {
     const outcome = await deps.fencer.stop(node.instanceId);
     action = outcome.ok
-      ? { policy: 'stop-instance', result: 'stopped', instanceId: node.instanceId, state: outcome.state }
-      : { policy: 'stop-instance', result: 'failed', instanceId: node.instanceId, error: outcome.error };
+      ? { policy, result: 'stopped', instanceId: node.instanceId, state: outcome.state }
+      : { policy, result: 'failed', instanceId: node.instanceId, error: outcome.error };
     reason = outcome.ok ? `stopped ${node.instanceId} (${node.name}) after its stale claim` : `could not stop ${node.instanceId}: ${outcome.error.code}`;
   }
   await deps.store.journal({
@@ -131,7 +139,7 @@ async function fence(deps: ReactDeps, entry: JournalEntry): Promise<Record<strin
     eventId: entry.eventId,
     receivedAt: deps.now().toISOString(),
     node: entry.node,
-    type: 'stop_instance',
+    type: policy === 'isolate' ? 'isolate_eni' : 'stop_instance',
     outcome: 'fencing_action',
     reason,
     epoch: entry.epoch,
@@ -139,4 +147,22 @@ async function fence(deps: ReactDeps, entry: JournalEntry): Promise<Record<strin
     details: action,
   });
   return action;
+}
+
+/** The `isolate` policy: the node's ENI keeps only the isolating group; its own groups go into tags on the ENI. */
+async function isolate(deps: ReactDeps, entry: JournalEntry, nodeName: string, eni: string, groupId: string | undefined): Promise<{ action: Record<string, unknown>; reason: string }> {
+  if (groupId === undefined) return { action: { policy: 'isolate', result: 'skipped', eni, why: 'no isolationSecurityGroupId configured' }, reason: `not fenced: ${entry.cluster} has no isolationSecurityGroupId` };
+  if (deps.isolator === undefined) {
+    const error = { code: 'NotConfigured', message: 'this actuator has no network isolator wired' };
+    return { action: { policy: 'isolate', result: 'failed', eni, securityGroupId: groupId, error }, reason: `could not isolate ${eni}: ${error.code}` };
+  }
+  const note = `vipswitch ${deps.now().toISOString()} ${entry.cluster}/${nodeName} stale claim ${entry.eventId} (epoch ${entry.epoch ?? '-'})`;
+  const outcome = await deps.isolator.isolate(eni, groupId, note);
+  if (!outcome.ok) {
+    return { action: { policy: 'isolate', result: 'failed', eni, securityGroupId: groupId, step: outcome.step, error: outcome.error }, reason: `could not isolate ${eni} (${nodeName}) at ${outcome.step}: ${outcome.error.code}` };
+  }
+  return {
+    action: { policy: 'isolate', result: outcome.result, eni, securityGroupId: groupId, originalGroups: outcome.originalGroups, groups: outcome.groups },
+    reason: outcome.result === 'isolated' ? `isolated ${eni} (${nodeName}) after its stale claim: groups ${(outcome.originalGroups ?? []).join(', ') || '(none)'} swapped for ${groupId}, kept in its tags` : `${eni} (${nodeName}) was already isolated`,
+  };
 }

@@ -13,6 +13,7 @@ export const clusterFileSchema = z
     systemIdentifier: z.string().regex(/^\d{1,20}$/, 'the decimal system identifier from pg_controldata').optional(),
     replayWindowSeconds: z.number().int().min(30).max(3600).default(300),
     fencing: z.enum(FENCING_POLICIES).default('alert'),
+    isolationSecurityGroupId: z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'a security group id like sg-0123456789abcdef0').optional(),
     dryRun: z.boolean().default(false),
     nodes: z
       .array(
@@ -72,12 +73,18 @@ export const clusterFileSchema = z
       if (file.systemIdentifier !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['systemIdentifier'], message: 'not for pgpool clusters: the endpoint follows the Pgpool-II watchdog leader, not a PostgreSQL system identifier; remove it' });
       }
-      if (file.fencing === 'stop-instance') {
-        ctx.addIssue({ code: 'custom', path: ['fencing'], message: 'stop-instance is not available for pgpool clusters (an older leadership token is most often a claim delayed in the old leader\'s spool, not a running split brain); use alert' });
+      if (file.fencing === 'stop-instance' || file.fencing === 'isolate') {
+        ctx.addIssue({ code: 'custom', path: ['fencing'], message: `${file.fencing} is not available for pgpool clusters (an older leadership token is most often a claim delayed in the old leader's spool, not a running split brain); use alert` });
       }
     }
     const ids = file.nodes.map((n) => n.repmgrNodeId).filter((id) => id !== undefined);
     if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['nodes'], message: 'repmgrNodeId values must be unique' });
+    if (file.fencing === 'isolate' && file.isolationSecurityGroupId === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['isolationSecurityGroupId'], message: 'required with fencing: isolate (the security group a stale node\'s ENI is left with)' });
+    }
+    if (file.fencing !== 'isolate' && file.isolationSecurityGroupId !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['isolationSecurityGroupId'], message: 'only used with fencing: isolate; remove it or set fencing: isolate' });
+    }
     const e = file.endpoints;
     if (!e.routeTables && !e.elasticIp && !e.secondaryIp && !e.route53) {
       ctx.addIssue({ code: 'custom', path: ['endpoints'], message: 'configure at least one endpoint mechanism (routeTables, elasticIp, secondaryIp, route53)' });
@@ -106,7 +113,15 @@ export function parseClusterFile(input: unknown): ParsedCluster {
   }
   const file = result.data;
   return {
-    config: { cluster: file.cluster, tool: file.tool, endpoints: file.endpoints, replayWindowSeconds: file.replayWindowSeconds, fencing: file.fencing, dryRun: file.dryRun },
+    config: {
+      cluster: file.cluster,
+      tool: file.tool,
+      endpoints: file.endpoints,
+      replayWindowSeconds: file.replayWindowSeconds,
+      fencing: file.fencing,
+      ...(file.isolationSecurityGroupId === undefined ? {} : { isolationSecurityGroupId: file.isolationSecurityGroupId }),
+      dryRun: file.dryRun,
+    },
     systemIdentifier: file.systemIdentifier ?? null,
     nodes: file.nodes.map((n) => ({
       cluster: file.cluster,

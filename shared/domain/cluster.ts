@@ -88,8 +88,12 @@ export interface EndpointTarget {
   replicas: NodeRecord[];
 }
 
-/** What to do against a node whose primary claim lost (possible split brain). Never against the current primary. */
-export const FENCING_POLICIES = ['alert', 'stop-instance'] as const;
+/**
+ * What to do against a node whose primary claim lost (possible split brain). Never against the current primary.
+ * `alert`: page only. `stop-instance`: StopInstances with Force. `isolate`: swap the node's ENI security groups for the
+ * cluster's isolating group, the originals kept in tags on the ENI (`vipswitch unfence` puts them back after its rejoin).
+ */
+export const FENCING_POLICIES = ['alert', 'stop-instance', 'isolate'] as const;
 export type FencingPolicy = (typeof FENCING_POLICIES)[number];
 
 /**
@@ -109,6 +113,8 @@ export interface ClusterConfig {
   replayWindowSeconds: number;
   /** Action on a stale claim, besides the page (default `alert`). */
   fencing: FencingPolicy;
+  /** `isolate`: the security group a stale node's ENI is left with (it should allow nothing but what on-call needs). */
+  isolationSecurityGroupId?: string;
   /** Compute and answer the plan, change nothing (no commit, no endpoint move). */
   dryRun: boolean;
 }

@@ -277,6 +277,7 @@ export class InMemoryClusterStore implements ClusterStore {
           endpoints: structuredClone(config.endpoints),
           replayWindowSeconds: config.replayWindowSeconds,
           fencing: config.fencing,
+          isolationSecurityGroupId: config.isolationSecurityGroupId,
           dryRun: config.dryRun,
           updatedAt: now,
           primary: ifNotExists(old, 'primary', null),
@@ -410,7 +411,15 @@ function cmp(a: string, b: string): number {
 
 function toRecord(cluster: string, item: Item): ClusterRecord {
   return {
-    config: { cluster, tool: item.tool, endpoints: structuredClone(item.endpoints ?? {}), replayWindowSeconds: item.replayWindowSeconds, fencing: item.fencing ?? 'alert', dryRun: item.dryRun === true },
+    config: {
+      cluster,
+      tool: item.tool,
+      endpoints: structuredClone(item.endpoints ?? {}),
+      replayWindowSeconds: item.replayWindowSeconds,
+      fencing: item.fencing ?? 'alert',
+      ...(typeof item.isolationSecurityGroupId === 'string' ? { isolationSecurityGroupId: item.isolationSecurityGroupId } : {}),
+      dryRun: item.dryRun === true,
+    },
     state: {
       cluster,
       primary: item.primary ?? null,
