@@ -16,7 +16,8 @@ async function status(request: APIGatewayProxyEventV2): Promise<APIGatewayProxyR
   const [loaded, journal] = await Promise.all([store.loadCluster(clusterId), limit > 0 ? store.readJournal(clusterId, limit) : Promise.resolve([])]);
   if (loaded === null) throw new NotFoundError('unknown_cluster', `cluster ${clusterId} is not registered`);
   const { record, targets } = loaded;
-  const nodes = loaded.nodes.map(({ hookKey: _secret, ...node }) => node);
+  // Never a key: neither the node's key nor the one a rotation is bringing in (nor when that rotation started).
+  const nodes = loaded.nodes.map(({ hookKey: _secret, hookKeyNext: _next, hookKeyNextAt: _nextAt, ...node }) => node);
   const { state } = record;
   return jsonResponse(200, {
     code: 'ok',
@@ -49,6 +50,10 @@ function endpointStatus(epoch: number, targets: TargetStatus | null) {
       observed: t.result === 'in_place' || t.result === 'moved' || t.result === 'created' ? t.to : (t.from ?? null),
       state: t.result === 'failed' ? 'failed' : t.result === 'superseded' ? 'converging' : 'converged',
       result: t.result,
+      // How long the target took (observe + act + read-back) and whether its change was confirmed: the status page's
+      // commit -> moved -> verified timeline reads them.
+      ...(t.ms !== undefined ? { ms: t.ms } : {}),
+      ...(t.verified !== undefined ? { verified: t.verified } : {}),
       ...(t.error ? { error: t.error } : {}),
     })),
   };

@@ -4,6 +4,7 @@ import { ErrorCode } from './answers';
 export const API_ROUTES = [
   { method: 'POST', path: '/v1/events', pattern: /^\/v1\/events$/ },
   { method: 'GET', path: '/v1/clusters/{cluster}', pattern: /^\/v1\/clusters\/[^/]+$/ },
+  { method: 'GET', path: '/v1/clusters', pattern: /^\/v1\/clusters$/ },
 ] as const;
 
 /** The answer to a request no route took: 405 when the path is the API's but the method is not, else 404. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../../local/root';
+import { TABLE_DEFINITIONS } from '../../shared/adapters/dynamodb-cluster-store';
 
 const run = promisify(execFile);
 
@@ -36,16 +37,16 @@ describe('serverless.yml, as packaged for AWS', () => {
 
   const functionsByName = () => Object.fromEntries(Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([, r]) => [r.Properties.FunctionName as string, r.Properties]));
 
-  it('deploys five Lambdas on nodejs22.x with the routes of the wire contract and a $default route', () => {
+  it('deploys six Lambdas on nodejs22.x with the routes of the wire contract and a $default route', () => {
     const functions = functionsByName();
-    expect(Object.keys(functions).sort()).toEqual(['vipswitch-prod-actuate', 'vipswitch-prod-ingest', 'vipswitch-prod-not-found', 'vipswitch-prod-reconcile', 'vipswitch-prod-status']);
-    expect(Object.values(functions).map((f) => f.Runtime)).toEqual(['nodejs22.x', 'nodejs22.x', 'nodejs22.x', 'nodejs22.x', 'nodejs22.x']);
+    expect(Object.keys(functions).sort()).toEqual(['vipswitch-prod-actuate', 'vipswitch-prod-clusters', 'vipswitch-prod-ingest', 'vipswitch-prod-not-found', 'vipswitch-prod-reconcile', 'vipswitch-prod-status']);
+    expect(Object.values(functions).map((f) => f.Runtime)).toEqual(['nodejs22.x', 'nodejs22.x', 'nodejs22.x', 'nodejs22.x', 'nodejs22.x', 'nodejs22.x']);
     const routes = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route').map((r) => r.Properties.RouteKey).sort();
     // $default: every method and path no route takes gets the contract's 404 / 405 {code, message}, not API Gateway's.
-    expect(routes).toEqual(['$default', 'GET /v1/clusters/{cluster}', 'POST /v1/events']);
+    expect(routes).toEqual(['$default', 'GET /v1/clusters', 'GET /v1/clusters/{cluster}', 'POST /v1/events']);
     // Hooks authenticate with their HMAC; the status route is for operators, IAM-signed; a miss needs no identity.
     const auth = Object.fromEntries(Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route').map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType ?? 'NONE']));
-    expect(auth).toEqual({ $default: 'NONE', 'GET /v1/clusters/{cluster}': 'AWS_IAM', 'POST /v1/events': 'NONE' });
+    expect(auth).toEqual({ $default: 'NONE', 'GET /v1/clusters': 'AWS_IAM', 'GET /v1/clusters/{cluster}': 'AWS_IAM', 'POST /v1/events': 'NONE' });
     expect(Object.values(resources).some((r) => r.Type === 'AWS::Events::Rule' && r.Properties.ScheduleExpression === 'rate(1 minute)' && r.Properties.State === 'ENABLED')).toBe(true);
   });
 
@@ -58,6 +59,12 @@ describe('serverless.yml, as packaged for AWS', () => {
       StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
     });
     expect(resources.IdempotencyTable).toBeUndefined();
+    // The fleet index, as the local stack creates it (TABLE_DEFINITIONS): one source of truth for its shape.
+    const local = TABLE_DEFINITIONS.state('x');
+    expect(resources.StateTable?.Properties.GlobalSecondaryIndexes).toEqual(local.GlobalSecondaryIndexes);
+    expect([...resources.StateTable!.Properties.AttributeDefinitions].sort((a: { AttributeName: string }, b: { AttributeName: string }) => a.AttributeName.localeCompare(b.AttributeName))).toEqual(
+      [...local.AttributeDefinitions].sort((a, b) => a.AttributeName.localeCompare(b.AttributeName)),
+    );
     expect(resources.PagesTopic?.Type).toBe('AWS::SNS::Topic');
     expect(resources.HttpApiStage?.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
   });
@@ -107,6 +114,9 @@ describe('serverless.yml, as packaged for AWS', () => {
     expect(actions).toEqual(
       expect.arrayContaining(['dynamodb:ConditionCheckItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'ec2:ReplaceRoute', 'ec2:AssociateAddress', 'ec2:AssignPrivateIpAddresses', 'ec2:StopInstances', 'route53:ChangeResourceRecordSets', 'route53:GetChange', 'sns:Publish']),
     );
+    // The fleet is listed by a Query of its index, never a Scan of the table.
+    expect(actions).not.toContain('dynamodb:Scan');
+    expect(statements.some((s) => [s.Action].flat().includes('dynamodb:Query') && JSON.stringify(s.Resource).includes('"index","fleet"'))).toBe(true);
     // sns:Publish (pages, and the trigger's on-failure destination) on the pages topic only.
     for (const s of statements.filter((x) => [x.Action].flat().includes('sns:Publish'))) expect([s.Resource].flat()).toEqual([{ Ref: 'PagesTopic' }]);
   });
