@@ -124,6 +124,14 @@ function soleEni(world: AwsWorld, instance: InstanceRecord): EniRecord {
   return getEni(world, instance.networkInterfaceIds[0] ?? '');
 }
 
+/** An ENI's security groups as EC2 lists them (`groupSet` items: `groupId`, `groupName`). */
+function groupSetXml(world: AwsWorld, eni: EniRecord): XmlList {
+  return xmlList(
+    'item',
+    eni.groups.map((groupId) => ({ groupId, groupName: world.securityGroups.get(groupId)?.groupName ?? groupId })),
+  );
+}
+
 function eniXml(world: AwsWorld, eni: EniRecord, inInstance: boolean): XmlObject {
   const ips = [eni.privateIpAddress, ...eni.secondaryPrivateIpAddresses];
   const instance = eni.instanceId === undefined ? undefined : world.instances.get(eni.instanceId);
@@ -153,7 +161,7 @@ function eniXml(world: AwsWorld, eni: EniRecord, inInstance: boolean): XmlObject
     privateIpAddress: eni.privateIpAddress,
     privateDnsName: privateDnsName(world, eni.privateIpAddress),
     sourceDestCheck: eni.sourceDestCheck,
-    groupSet: xmlList('item', []),
+    groupSet: groupSetXml(world, eni),
     attachment,
     association: associationXml(world, world.addressAt(eni.networkInterfaceId, eni.privateIpAddress)),
     ...(inInstance ? {} : { tagSet: tagSet(eni.tags) }),
@@ -366,6 +374,7 @@ const ENI_FILTERS: FilterSpec<EniRecord> = {
   'mac-address': (n) => [n.macAddress],
   status: (n) => [n.instanceId === undefined ? 'available' : 'in-use'],
   'source-dest-check': (n) => [String(n.sourceDestCheck)],
+  'group-id': (n) => n.groups,
   'owner-id': () => [],
 };
 
@@ -382,7 +391,7 @@ const describeNetworkInterfaceAttribute: Ec2Handler = (world, params) => {
   const full = eniXml(world, eni, false);
   const values: Record<string, XmlObject[string]> = {
     description: { value: '' },
-    groupSet: xmlList('item', []),
+    groupSet: groupSetXml(world, eni),
     sourceDestCheck: { value: eni.sourceDestCheck },
     attachment: full.attachment,
     associatePublicIpAddress: false,
@@ -390,12 +399,29 @@ const describeNetworkInterfaceAttribute: Ec2Handler = (world, params) => {
   return { networkInterfaceId: eni.networkInterfaceId, [attribute]: values[attribute] };
 };
 
-/** ModifyNetworkInterfaceAttribute: SourceDestCheck only here (one attribute per call, as EC2 allows). */
+/** Security groups an ENI may hold at most (the EC2 quota "security groups per network interface" defaults to 5; 16 is its ceiling). */
+const MAX_GROUPS_PER_ENI = 16;
+
+/**
+ * ModifyNetworkInterfaceAttribute: `SourceDestCheck.Value`, or the ENI's security groups (`SecurityGroupId.N`, EC2's
+ * `Groups`: the whole set, replacing the old one). One attribute per call, as EC2 allows.
+ */
 const modifyNetworkInterfaceAttribute: Ec2Handler = (world, params) => {
   const eni = getEni(world, params.require('NetworkInterfaceId'));
-  const others = ['Description.Value', 'SecurityGroupId.1', 'Attachment.AttachmentId', 'AssociatePublicIpAddress', 'EnaSrdSpecification.EnaSrdEnabled'].filter((name) => params.get(name) !== undefined);
-  if (others.length > 0) throw new AwsServiceError('UnsupportedOperation', `${others.join(', ')}: only SourceDestCheck is supported by the local AWS endpoint`);
+  const others = ['Description.Value', 'Attachment.AttachmentId', 'AssociatePublicIpAddress', 'EnaSrdSpecification.EnaSrdEnabled'].filter((name) => params.get(name) !== undefined);
+  if (others.length > 0) throw new AwsServiceError('UnsupportedOperation', `${others.join(', ')}: only SourceDestCheck and SecurityGroupId are supported by the local AWS endpoint`);
+  const groups = params.list('SecurityGroupId');
   const raw = params.get('SourceDestCheck.Value');
+  if (groups.length > 0 && raw !== undefined) throw new AwsServiceError('InvalidParameterCombination', 'Only one attribute can be modified at a time');
+  if (groups.length > 0) {
+    const unique = [...new Set(groups)];
+    const missing = unique.filter((g) => world.securityGroups.get(g)?.vpcId !== eni.vpcId);
+    if (missing.length > 0) throw new AwsServiceError('InvalidGroup.NotFound', `The security group${missing.length > 1 ? 's' : ''} '${missing.join(', ')}' ${missing.length > 1 ? 'do' : 'does'} not exist in VPC '${eni.vpcId}'`);
+    if (unique.length > MAX_GROUPS_PER_ENI) throw new AwsServiceError('SecurityGroupsPerInterfaceLimitExceeded', `The maximum number of security groups per interface has been reached.`);
+    stopIfDryRun(params);
+    eni.groups = unique;
+    return { return: true };
+  }
   if (raw === undefined) throw missingParameter('SourceDestCheck');
   if (raw !== 'true' && raw !== 'false') throw invalidParameterValue(`Value (${raw}) for parameter sourceDestCheck is invalid. Expected true or false.`);
   stopIfDryRun(params);
@@ -821,6 +847,35 @@ const deleteTags: Ec2Handler = (world, params) => {
   return { return: true };
 };
 
+/** One tag of one resource, as DescribeTags lists it. */
+interface TagEntry {
+  resourceId: string;
+  resourceType: 'instance' | 'network-interface' | 'route-table' | 'elastic-ip';
+  key: string;
+  value: string;
+}
+
+const TAG_FILTERS: FilterSpec<TagEntry> = {
+  'resource-id': (t) => [t.resourceId],
+  'resource-type': (t) => [t.resourceType],
+  key: (t) => [t.key],
+  value: (t) => [t.value],
+};
+
+/** DescribeTags: every tag of every taggable resource, filtered (`resource-id`, `resource-type`, `key`, `value`; wildcards). */
+const describeTags: Ec2Handler = (world, params) => {
+  const entries: TagEntry[] = [];
+  const add = (resourceId: string, resourceType: TagEntry['resourceType'], tags: Tags) => {
+    for (const [key, value] of Object.entries(tags)) entries.push({ resourceId, resourceType, key, value });
+  };
+  for (const x of world.instances.values()) add(x.instanceId, 'instance', x.tags);
+  for (const n of world.enis.values()) add(n.networkInterfaceId, 'network-interface', n.tags);
+  for (const t of world.routeTables.values()) add(t.routeTableId, 'route-table', t.tags);
+  for (const a of world.addresses.values()) add(a.allocationId, 'elastic-ip', a.tags);
+  const found = applyFilters(entries, params.filters(), TAG_FILTERS, () => ({}));
+  return { tagSet: xmlList('item', found.map((t) => ({ resourceId: t.resourceId, resourceType: t.resourceType, key: t.key, value: t.value }))) };
+};
+
 /** Every EC2 action the endpoint speaks. */
 export const EC2_HANDLERS: Readonly<Record<string, Ec2Handler>> = {
   DescribeRouteTables: describeRouteTables,
@@ -840,6 +895,7 @@ export const EC2_HANDLERS: Readonly<Record<string, Ec2Handler>> = {
   StartInstances: startInstances,
   CreateTags: createTags,
   DeleteTags: deleteTags,
+  DescribeTags: describeTags,
 };
 
 /**

@@ -46,7 +46,16 @@ export interface EniRecord {
   macAddress: string;
   /** EC2's source/destination check (true unless the topology or ModifyNetworkInterfaceAttribute turned it off). */
   sourceDestCheck: boolean;
+  /** Security group ids, in the order last set (the topology's, or ModifyNetworkInterfaceAttribute's). */
+  groups: string[];
   tags: Tags;
+}
+
+/** A security group the account knows (the topology's list, and every group an ENI names). */
+export interface SecurityGroupRecord {
+  groupId: string;
+  vpcId: string;
+  groupName: string;
 }
 
 /** A subnet, when the topology names one. */
@@ -179,6 +188,7 @@ export interface StateView {
     secondaryPrivateIpAddresses: string[];
     instanceId: string | undefined;
     sourceDestCheck: boolean;
+    groups: string[];
     tags: Tags;
   }>;
   routeTables: Array<{
@@ -219,6 +229,7 @@ export class AwsWorld {
   readonly subnets = new Map<string, SubnetRecord>();
   readonly instances = new Map<string, InstanceRecord>();
   readonly enis = new Map<string, EniRecord>();
+  readonly securityGroups = new Map<string, SecurityGroupRecord>();
   readonly routeTables = new Map<string, RouteTableRecord>();
   readonly addresses = new Map<string, AddressRecord>();
   readonly zones = new Map<string, HostedZoneRecord>();
@@ -266,9 +277,12 @@ export class AwsWorld {
         attachmentId: `eni-attach-${stableHex(`${seed}/${n.networkInterfaceId}/attachment`, 17)}`,
         macAddress: `02:${mac}`,
         sourceDestCheck: n.sourceDestCheck ?? true,
+        groups: [...(n.securityGroupIds ?? [])],
         tags: { ...(n.tags ?? {}) },
       });
+      for (const g of n.securityGroupIds ?? []) if (!this.securityGroups.has(g)) this.securityGroups.set(g, { groupId: g, vpcId: n.vpcId, groupName: g });
     }
+    for (const g of topology.securityGroups ?? []) this.securityGroups.set(g.groupId, { groupId: g.groupId, vpcId: g.vpcId, groupName: g.groupName ?? g.groupId });
     for (const t of topology.routeTables) {
       this.routeTables.set(t.routeTableId, {
         routeTableId: t.routeTableId,
@@ -404,6 +418,7 @@ export class AwsWorld {
         secondaryPrivateIpAddresses: [...n.secondaryPrivateIpAddresses],
         instanceId: n.instanceId,
         sourceDestCheck: n.sourceDestCheck,
+        groups: [...n.groups],
         tags: { ...n.tags },
       })),
       routeTables: [...this.routeTables.values()].map((t) => ({

@@ -49,7 +49,16 @@ export interface TopologyNetworkInterface {
    * the instance drops the packets addressed to the VIP (`vipswitch doctor` checks it).
    */
   sourceDestCheck?: boolean;
+  /** The ENI's security groups (default none); each must be one of `securityGroups` when that list is given. */
+  securityGroupIds?: string[];
   tags?: Tags;
+}
+
+/** A security group (for the `isolate` fencing policy: ModifyNetworkInterfaceAttribute `Groups` must name known ones). */
+export interface TopologySecurityGroup {
+  groupId: string;
+  vpcId: string;
+  groupName?: string;
 }
 
 /**
@@ -125,6 +134,8 @@ export interface Topology {
   subnets?: TopologySubnet[];
   instances: TopologyInstance[];
   networkInterfaces: TopologyNetworkInterface[];
+  /** Security groups; the groups ENIs name are known without it (in their ENI's VPC). */
+  securityGroups?: TopologySecurityGroup[];
   routeTables: TopologyRouteTable[];
   addresses: TopologyAddress[];
   hostedZones: TopologyHostedZone[];
@@ -152,6 +163,7 @@ const ID_PATTERNS = {
   subnet: /^subnet-[0-9a-z]+$/,
   vpc: /^vpc-[0-9a-z]+$/,
   routeTable: /^rtb-[0-9a-z]+$/,
+  securityGroup: /^sg-[0-9a-z]+$/,
   allocation: /^eipalloc-[0-9a-z]+$/,
   association: /^eipassoc-[0-9a-z]+$/,
   zone: /^Z[0-9A-Z]+$/,
@@ -273,9 +285,14 @@ export function validateTopology(input: unknown): Topology {
     const instanceId = optStr(o, 'instanceId', f, ID_PATTERNS.instance);
     const az = optStr(o, 'availabilityZone', f);
     const sourceDestCheck = optBool(o, 'sourceDestCheck', f);
+    const groups = asArray(o.securityGroupIds, `${f}.securityGroupIds`, true).map((v, k) => {
+      if (typeof v !== 'string' || !ID_PATTERNS.securityGroup.test(v)) throw new TopologyError(`${f}.securityGroupIds[${k}]`, 'expected a security group id (sg-…)');
+      return v;
+    });
     const t = tags(o, f);
     return {
       ...(sourceDestCheck === undefined ? {} : { sourceDestCheck }),
+      ...(groups.length === 0 ? {} : { securityGroupIds: groups }),
       networkInterfaceId: str(o, 'networkInterfaceId', f, ID_PATTERNS.eni),
       subnetId: str(o, 'subnetId', f, ID_PATTERNS.subnet),
       vpcId: str(o, 'vpcId', f, ID_PATTERNS.vpc),
@@ -287,6 +304,23 @@ export function validateTopology(input: unknown): Topology {
     };
   });
   unique(networkInterfaces, (n) => n.networkInterfaceId, (i) => `networkInterfaces[${i}].networkInterfaceId`);
+
+  const securityGroups: TopologySecurityGroup[] = asArray(root.securityGroups, 'securityGroups', true).map((raw, i) => {
+    const f = `securityGroups[${i}]`;
+    const o = asObject(raw, f);
+    const groupName = optStr(o, 'groupName', f);
+    return { groupId: str(o, 'groupId', f, ID_PATTERNS.securityGroup), vpcId: str(o, 'vpcId', f, ID_PATTERNS.vpc), ...(groupName === undefined ? {} : { groupName }) };
+  });
+  unique(securityGroups, (g) => g.groupId, (i) => `securityGroups[${i}].groupId`);
+  if (securityGroups.length > 0) {
+    const listed = new Map(securityGroups.map((g) => [g.groupId, g.vpcId]));
+    networkInterfaces.forEach((n, i) =>
+      (n.securityGroupIds ?? []).forEach((g, k) => {
+        if (!listed.has(g)) throw new TopologyError(`networkInterfaces[${i}].securityGroupIds[${k}]`, `${g} is not in securityGroups`);
+        if (listed.get(g) !== n.vpcId) throw new TopologyError(`networkInterfaces[${i}].securityGroupIds[${k}]`, `${g} belongs to ${listed.get(g)}, the ENI to ${n.vpcId}`);
+      }),
+    );
+  }
 
   const eniById = new Map(networkInterfaces.map((n) => [n.networkInterfaceId, n]));
   const instanceById = new Map(instances.map((x) => [x.instanceId, x]));
@@ -451,7 +485,7 @@ export function validateTopology(input: unknown): Topology {
   });
   unique(topics, (t) => t, (i) => `topics[${i}]`);
 
-  return { region, accountId, subnets, instances, networkInterfaces, routeTables, addresses, hostedZones, topics };
+  return { region, accountId, subnets, instances, networkInterfaces, ...(securityGroups.length === 0 ? {} : { securityGroups }), routeTables, addresses, hostedZones, topics };
 }
 
 /** Read and validate a topology file: JSON, or YAML when the name ends in `.yaml`/`.yml`. */

@@ -1,6 +1,7 @@
 import { CreateTagsCommand, DeleteTagsCommand, DescribeNetworkInterfacesCommand, DescribeTagsCommand, ModifyNetworkInterfaceAttributeCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import type { IsolateOutcome, IsolationFailure, NetworkIsolator, RestoreOutcome } from '../ports/network-isolator';
 import { awsError } from './ec2-route-actuator';
+import { DEFAULT_READ_BACK, readBack, type ReadBackOptions } from './read-back';
 
 /** The ENI tag holding its original security groups (comma-separated); `:2`, `:3`... when over one tag value. */
 export const ORIGINAL_GROUPS_TAG = 'vipswitch:original-groups';
@@ -35,13 +36,16 @@ const sameGroups = (a: readonly string[], b: readonly string[]) => a.length === 
 /**
  * {@link NetworkIsolator} on EC2: DescribeNetworkInterfaces, CreateTags / DescribeTags / DeleteTags on the ENI, and
  * ModifyNetworkInterfaceAttribute with `Groups`. Each step reads what is, compares with what should be, and acts on the
- * difference, so a run cut short is completed by the next.
+ * difference, so a run cut short is completed by the next. Verifications re-read for a bounded time (Describe calls lag
+ * a change: shared/adapters/read-back.ts).
  */
 export class Ec2EniIsolator implements NetworkIsolator {
   readonly #ec2: EC2Client;
+  readonly #readBack: ReadBackOptions;
 
-  constructor(options: { client: EC2Client }) {
+  constructor(options: { client: EC2Client; readBack?: ReadBackOptions }) {
     this.#ec2 = options.client;
+    this.#readBack = options.readBack ?? DEFAULT_READ_BACK;
   }
 
   async isolate(eni: string, isolationGroupId: string, note: string): Promise<IsolateOutcome> {
@@ -61,7 +65,8 @@ export class Ec2EniIsolator implements NetworkIsolator {
         return fail('backup', error);
       }
       // Never swap on an unverified record: the original groups would be lost.
-      const check = await this.#recordedGroups(eni);
+      const wanted = originalGroups;
+      const check = await this.#until(() => this.#recordedGroups(eni), (seen) => seen.ok && seen.groups !== null && sameGroups(seen.groups, wanted));
       if (!check.ok) return { ...check, step: 'verify_backup' };
       if (check.groups === null || !sameGroups(check.groups, originalGroups)) {
         return { ok: false, step: 'verify_backup', error: { code: 'BackupMismatch', message: `the tags on ${eni} read back ${JSON.stringify(check.groups)}, not ${JSON.stringify(originalGroups)}: not swapped` } };
@@ -72,7 +77,7 @@ export class Ec2EniIsolator implements NetworkIsolator {
     } catch (error) {
       return fail('swap', error);
     }
-    const after = await this.#read(eni);
+    const after = await this.#until(() => this.#read(eni), (seen) => seen.ok && sameGroups(seen.groups, [isolationGroupId]));
     if (!after.ok) return { ...after, step: 'verify' };
     if (!sameGroups(after.groups, [isolationGroupId])) {
       return { ok: false, step: 'verify', error: { code: 'NotIsolated', message: `${eni} reads back groups ${after.groups.join(', ')} after the swap` } };
@@ -93,7 +98,8 @@ export class Ec2EniIsolator implements NetworkIsolator {
         return fail('swap', error);
       }
     }
-    const after = await this.#read(eni);
+    const want = recorded.groups;
+    const after = await this.#until(() => this.#read(eni), (seen) => seen.ok && sameGroups(seen.groups, want));
     if (!after.ok) return { ...after, step: 'verify' };
     if (!sameGroups(after.groups, recorded.groups)) {
       return { ok: false, step: 'verify', error: { code: 'NotRestored', message: `${eni} reads back groups ${after.groups.join(', ')}, not ${recorded.groups.join(', ')}` } };
@@ -105,6 +111,12 @@ export class Ec2EniIsolator implements NetworkIsolator {
       return fail('cleanup', error);
     }
     return { ok: true, result: 'restored', from: read.groups, groups: after.groups };
+  }
+
+  /** Re-read until `done` or the read-back bound; the last read is the answer (a failure stays a failure). */
+  async #until<T>(read: () => Promise<T>, done: (seen: T) => boolean): Promise<T> {
+    const result = await readBack(read, done, this.#readBack);
+    return result.last as T;
   }
 
   async #read(eni: string): Promise<{ ok: true; groups: string[] } | IsolationFailure> {
