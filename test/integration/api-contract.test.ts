@@ -1,8 +1,10 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { type LocalStack } from '../../local/stack';
-import { routeMiss } from '../../shared/protocol/routes';
-import { registerCluster, startTestStack, type TestCluster } from '../support/local';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { API_ROUTES, routeMiss } from '../../shared/protocol/routes';
+import { registerCluster, ROOT, startTestStack, type TestCluster } from '../support/local';
 
 /** One raw HTTP exchange (node:http, so any method and any path bytes go out as written). */
 function exchange(url: string, method: string, path: string, options: { headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
@@ -43,6 +45,15 @@ const contractBody = (body: string) => {
 };
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'PROPFIND', 'TRACE'] as const;
+
+describe('API_ROUTES', () => {
+  it('holds every httpApi route serverless.yml declares (a new route must be known to the $default route)', () => {
+    const yml = readFileSync(join(ROOT, 'serverless.yml'), 'utf8');
+    const declared = [...yml.matchAll(/- httpApi:\s*\n\s*method: (\w+)\s*\n\s*path: (\S+)/g)].map(([, method, path]) => `${method} ${path}`);
+    expect(declared.length).toBeGreaterThanOrEqual(2);
+    expect(API_ROUTES.map((r) => `${r.method} ${r.path}`)).toEqual(expect.arrayContaining(declared));
+  });
+});
 
 describe('routeMiss (the $default route)', () => {
   it.each([
