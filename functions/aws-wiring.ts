@@ -1,8 +1,9 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { STSClient } from '@aws-sdk/client-sts';
+import { createRoleAwareActuator, roleClientsFactory, sessionNameFor } from '../shared/adapters/assumed-role-clients';
 import { createAwsClient } from '../shared/adapters/aws-clients';
-import { createEndpointActuator } from '../shared/adapters/endpoint-actuators';
 import { Ec2EniIsolator } from '../shared/adapters/ec2-eni-isolator';
 import { Ec2InstanceFencer } from '../shared/adapters/ec2-instance-fencer';
 import { SnsAlerter } from '../shared/adapters/sns-alerter';
@@ -13,9 +14,15 @@ import { awsBounds, config, logger, store } from './wiring';
 // The clients that act on AWS (the actuator and reconcile): EC2, Route 53, SNS, built once per cold start.
 const ec2 = createAwsClient(EC2Client, awsBounds);
 
+/**
+ * A cluster whose endpoint lives in another account names a role (`endpoints.assumeRoleArn`): its EC2 and Route 53
+ * calls are made as that role (STS AssumeRole on first use, the credentials kept until shortly before they expire).
+ */
+export const roleClients = roleClientsFactory({ sts: createAwsClient(STSClient, awsBounds), bounds: awsBounds, sessionName: sessionNameFor(process.env.AWS_LAMBDA_FUNCTION_NAME) });
+
 export const actingDeps: ReactDeps = {
   store,
-  actuator: createEndpointActuator({ ec2, route53: createAwsClient(Route53Client, awsBounds) }),
+  actuator: createRoleAwareActuator({ ec2, route53: createAwsClient(Route53Client, awsBounds) }, roleClients),
   alerter: new DeduplicatingAlerter({
     inner: new SnsAlerter({
       client: createAwsClient(SNSClient, awsBounds),

@@ -97,6 +97,8 @@ export async function startLocalStack(options: {
       AWS_ENDPOINT_URL_EC2: aws.url,
       AWS_ENDPOINT_URL_ROUTE_53: aws.url,
       AWS_ENDPOINT_URL_SNS: aws.url,
+      // AssumeRole for clusters that name a role (endpoints.assumeRoleArn) is answered by the local endpoint too.
+      AWS_ENDPOINT_URL_STS: aws.url,
       ...options.env,
     };
     const api: ApiHost = await startApiHost({

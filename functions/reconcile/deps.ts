@@ -6,7 +6,7 @@ import { DynamoDBReconcileCursor } from '../../shared/adapters/dynamodb-reconcil
 import { createFleetObserver } from '../../shared/adapters/reconcile-observer';
 import { DEFAULT_RECONCILE_BUDGETS, type ReconcileBudgets } from '../../shared/app/reconcile-budget';
 import type { FleetSweepDeps } from '../../shared/app/reconcile-fleet';
-import { actingDeps } from '../aws-wiring';
+import { actingDeps, roleClients } from '../aws-wiring';
 import { awsBounds, config, dynamodb, store } from '../wiring';
 
 // The sweep's settings, read and checked once per cold start (a bad value fails the deployment loudly, naming it).
@@ -40,10 +40,9 @@ const own = { ec2: createAwsClient(EC2Client, awsBounds), route53: createAwsClie
 export const fleetDeps: FleetSweepDeps = {
   store,
   observer: createFleetObserver({
-    clientsFor: (role) => {
-      if (role === null) return own;
-      throw new Error(`assuming ${role} is not supported by this deployment`);
-    },
+    // A role's clients are the actuator's (one AssumeRole per role and cold start); the sweep's calls through them
+    // are paced by the observer all the same.
+    clientsFor: (role) => (role === null ? own : roleClients(role)),
     budgets,
   }),
   alerter: actingDeps.alerter,

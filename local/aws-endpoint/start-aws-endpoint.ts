@@ -10,6 +10,7 @@ import { QueryParams } from './query-params';
 import { handleRoute53, identifyRoute53, ROUTE53_VERSION, ROUTE53_XMLNS, summariseChangeBatch } from './route53';
 import { handleSns, SIGNING_CERT_PATH, SNS_HANDLERS, SNS_VERSION, SNS_XMLNS, SnsDeliverer, type SnsDeliveryOptions } from './sns';
 import { snsSigner } from './sns-signing';
+import { STS_ACTIONS, STS_VERSION, STS_XMLNS, StsService, type StsRole } from './sts';
 import { AwsWorld, type StateView } from './state';
 import { type Topology, TopologyError, validateTopology } from './topology';
 import { escapeXml, renderXml, type XmlObject } from './xml';
@@ -43,6 +44,8 @@ export interface AwsEndpointOptions {
   snsDelivery?: Partial<SnsDeliveryOptions>;
   /** Receives one line per AWS call and per notable event. */
   log?: (line: string) => void;
+  /** STS: the roles AssumeRole grants (default: every well-formed role ARN); also `endpoint.sts.allowRoles()`. */
+  sts?: { roles?: StsRole[] };
 }
 
 /** One AWS call as the endpoint saw it. */
@@ -51,7 +54,7 @@ export interface CallRecord {
   seq: number;
   /** Arrival time, ISO 8601. */
   at: string;
-  service: ServiceName | 'unknown';
+  service: ServiceName | 'sts' | 'unknown';
   action: string;
   /** Request parameters (Query) or path + query and a change summary (Route 53); long values cut. */
   params: Record<string, string>;
@@ -68,6 +71,8 @@ export interface CallRecord {
   /** True when a Describe call was answered from the lagging view (resources as they were before a recent change). */
   staleRead: boolean;
   requestId: string;
+  /** The access key that signed the call (SigV4 `Credential=`), null when unsigned: which account or role acted. */
+  accessKeyId: string | null;
 }
 
 /** A running endpoint. */
@@ -79,6 +84,8 @@ export interface AwsEndpoint {
   state(): StateView;
   /** Every AWS call so far (at most the latest 10 000), oldest first. */
   calls(): CallRecord[];
+  /** The local STS: which roles may be assumed, and the credentials it handed out. */
+  readonly sts: StsService;
   /** Replace the fault rules (validated; throws {@link FaultRuleError}). An empty list removes them all. */
   setFaults(rules: FaultRule[]): void;
   /** Throw the account away and start again from `topology` (faults and the call log are kept). */
@@ -118,17 +125,24 @@ function signedService(req: IncomingMessage): string | undefined {
   return /Credential=[^/,\s]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(auth)?.[1];
 }
 
+/** The access key of a SigV4-signed request, or null. */
+function signingKey(req: IncomingMessage): string | null {
+  return /Credential=([^/,\s]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? null;
+}
+
 /** A Query request's service: the signature's scope first, then Version, then which service knows the Action. */
-function queryService(req: IncomingMessage, params: QueryParams): ServiceName | 'unknown' {
+function queryService(req: IncomingMessage, params: QueryParams): ServiceName | 'sts' | 'unknown' {
   const scoped = signedService(req);
-  if (scoped === 'ec2' || scoped === 'sns') return scoped;
+  if (scoped === 'ec2' || scoped === 'sns' || scoped === 'sts') return scoped;
   if (scoped !== undefined) return 'unknown';
   const version = params.get('Version');
   if (version === EC2_VERSION) return 'ec2';
   if (version === SNS_VERSION) return 'sns';
+  if (version === STS_VERSION) return 'sts';
   const action = params.get('Action') ?? '';
   if (SNS_HANDLERS[action] !== undefined) return 'sns';
   if (EC2_HANDLERS[action] !== undefined) return 'ec2';
+  if (STS_ACTIONS.has(action)) return 'sts';
   return 'unknown';
 }
 
@@ -196,9 +210,11 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
   const fixedInsync = opts.route53InsyncAfterMs;
   const route53Options = { insyncAfterMs: () => fixedInsync ?? sampler.insyncDelayMs() };
   const ec2Options = { instanceTransitionMs: opts.instanceTransitionMs ?? 0 };
+  const sts = new StsService({ accountId: topology.accountId });
+  if (opts.sts?.roles) sts.allowRoles(opts.sts.roles);
   let baseUrl = '';
 
-  const record = (service: CallRecord['service'], action: string, params: Record<string, string>, requestId: string): CallRecord => {
+  const record = (service: CallRecord['service'], action: string, params: Record<string, string>, requestId: string, accessKeyId: string | null = null): CallRecord => {
     const call: CallRecord = {
       seq: ++seq,
       at: new Date().toISOString(),
@@ -212,6 +228,7 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
       profileLatencyMs: 0,
       staleRead: false,
       requestId,
+      accessKeyId,
     };
     callLog.push(call);
     if (callLog.length > MAX_CALLS) callLog.splice(0, callLog.length - MAX_CALLS);
@@ -230,15 +247,16 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
    */
   const serveAws = async (
     res: ServerResponse,
-    service: CallRecord['service'],
+    service: ServiceName | 'unknown',
     action: string,
     params: Record<string, string>,
     run: (requestId: string, call: CallRecord) => Reply,
     fail: (err: AwsServiceError, requestId: string) => Reply,
+    accessKeyId: string | null = null,
   ): Promise<void> => {
     const requestId = randomUUID();
     const started = performance.now();
-    const call = record(service, action, params, requestId);
+    const call = record(service, action, params, requestId, accessKeyId);
     let reply: Reply;
     if (service === 'unknown') {
       reply = fail(new AwsServiceError('InvalidAction', `The local AWS endpoint serves ec2, route53 and sns; this request is for none of them`), requestId);
@@ -319,6 +337,8 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
     const params = new QueryParams(merged);
     const service = queryService(req, params);
     const action = params.get('Action') ?? '';
+    const accessKeyId = signingKey(req);
+    if (service === 'sts') return serveSts(res, action, params, accessKeyId);
     if (service === 'ec2') {
       await serveAws(
         res,
@@ -331,6 +351,7 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
           body: renderXml(`${action}Response`, { requestId, ...runEc2(action, params, call) }, EC2_XMLNS),
         }),
         ec2Error,
+        accessKeyId,
       );
       return;
     }
@@ -345,7 +366,29 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
         body: renderXml(`${action}Response`, { ...handleSns({ world, baseUrl, signer, deliverer }, action, params), ResponseMetadata: { RequestId: requestId } }, SNS_XMLNS),
       }),
       (err, requestId) => errorResponse(err, requestId, SNS_XMLNS),
+      accessKeyId,
     );
+  };
+
+  /** STS, answered at once (no fault rules or latency profile apply to it), in the Query protocol's shapes. */
+  const serveSts = (res: ServerResponse, action: string, params: QueryParams, accessKeyId: string | null): void => {
+    const requestId = randomUUID();
+    const started = performance.now();
+    const call = record('sts', action, params.summary(), requestId, accessKeyId);
+    let reply: Reply;
+    try {
+      reply = { status: 200, errorCode: null, body: renderXml(`${action}Response`, { ...sts.handle(action, params, accessKeyId), ResponseMetadata: { RequestId: requestId } }, STS_XMLNS) };
+    } catch (err) {
+      if (!(err instanceof AwsServiceError)) log(`sts ${action} internal error: ${(err as Error).stack ?? String(err)}`);
+      reply = errorResponse(err instanceof AwsServiceError ? err : new AwsServiceError('InternalFailure', 'An internal error has occurred', 500), requestId, STS_XMLNS);
+    }
+    call.status = reply.status;
+    call.errorCode = reply.errorCode;
+    call.ms = Math.round((performance.now() - started) * 100) / 100;
+    log(`sts ${action} ${reply.status}${reply.errorCode === null ? '' : ` ${reply.errorCode}`}`);
+    if (res.destroyed) return;
+    res.writeHead(reply.status, { 'content-type': 'text/xml;charset=UTF-8', 'content-length': Buffer.byteLength(reply.body), 'x-amzn-requestid': requestId });
+    res.end(reply.body);
   };
 
   const serveRoute53 = async (req: IncomingMessage, res: ServerResponse, url: URL, body: string): Promise<void> => {
@@ -363,6 +406,7 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
         return { status: 200, errorCode: null, body: renderXml(result.root, result.body, ROUTE53_XMLNS) };
       },
       (err, requestId) => errorResponse(err, requestId, ROUTE53_XMLNS),
+      signingKey(req),
     );
   };
 
@@ -449,6 +493,7 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
     port,
     state: () => world.view(),
     calls: () => callLog.map((c) => ({ ...c, params: { ...c.params } })),
+    sts,
     setFaults: (rules) => faults.set(rules),
     reset,
     close: () => {

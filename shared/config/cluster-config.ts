@@ -52,6 +52,12 @@ export const clusterFileSchema = z
           })
           .strict()
           .optional(),
+        // A role vipswitch assumes for this endpoint's EC2 and Route 53 calls (a shared VPC's route tables, a central
+        // networking account); the deployment must list it (serverless.yml params: assumableRoles).
+        assumeRoleArn: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/, 'an IAM role ARN like arn:aws:iam::111122223333:role/vipswitch-network')
+          .optional(),
       })
       .strict(),
   })

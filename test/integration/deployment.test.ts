@@ -114,6 +114,10 @@ describe('serverless.yml, as packaged for AWS', () => {
     expect(actions).toEqual(
       expect.arrayContaining(['dynamodb:ConditionCheckItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'ec2:ReplaceRoute', 'ec2:AssociateAddress', 'ec2:AssignPrivateIpAddresses', 'ec2:StopInstances', 'route53:ChangeResourceRecordSets', 'route53:GetChange', 'sns:Publish']),
     );
+    // sts:AssumeRole only on the roles the deployment lists (params: assumableRoles; none by default), never role/*.
+    const assume = statements.filter((s) => [s.Action].flat().includes('sts:AssumeRole'));
+    expect(assume).toHaveLength(1);
+    expect(assume[0]!.Resource).toEqual([{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/vipswitch-no-assumable-role-configured' }]);
     // The fleet is listed by a Query of its index, never a Scan of the table.
     expect(actions).not.toContain('dynamodb:Scan');
     expect(statements.some((s) => [s.Action].flat().includes('dynamodb:Query') && JSON.stringify(s.Resource).includes('"index","fleet"'))).toBe(true);
