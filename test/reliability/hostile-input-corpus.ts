@@ -39,6 +39,8 @@ export interface HostileRequest {
   raw?: string;
   /** The statuses it must get when narrower than "a 4xx". */
   expect?: number[];
+  /** Asked for HTML (the status page for a browser): its refusal is a page, so only the status is checked. */
+  html?: true;
 }
 
 export interface CorpusNode {
@@ -428,7 +430,10 @@ function pathSegment(text: string): string {
   return [...Buffer.from(text, 'utf8')].map((byte) => (/[A-Za-z0-9_.~-]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
 }
 
-/** True when `path`, decoded and normalised as a router might (dot segments, empty segments, case), is the cluster's status. */
+/**
+ * True when `path`, decoded and normalised as a router might (dot segments, empty segments, case), is a read the API
+ * answers 200 to: the cluster's status, the fleet, the status page (of the fleet or of the cluster).
+ */
 function namesStatusOf(path: string, cluster: string): boolean {
   const segments: string[] = [];
   for (const part of path.split('?')[0]!.split('/')) {
@@ -442,7 +447,11 @@ function namesStatusOf(path: string, cluster: string): boolean {
     if (decoded === '..') segments.pop();
     else segments.push(decoded.toLowerCase());
   }
-  return segments.length === 3 && segments[0] === 'v1' && segments[1] === 'clusters' && segments[2]!.trim() === cluster.toLowerCase();
+  const c = cluster.toLowerCase();
+  const [a, b, d] = segments;
+  if (segments.length === 3) return a === 'v1' && b === 'clusters' && d!.trim() === c;
+  if (segments.length === 2) return (a === 'v1' && b === 'clusters') || (a === 'status' && b!.trim() === c);
+  return segments.length === 1 && a === 'status';
 }
 
 /** The status API: hostile cluster ids and journal limits. */
@@ -453,21 +462,33 @@ function statusApi(ctx: CorpusContext, count: number, seed: number): HostileRequ
     fc.constantFrom('a'.repeat(64), '-x', '.x', '_x', 'ü', 'no-such-cluster', ctx.cluster.toUpperCase(), `${ctx.cluster} `, '%', '..'),
   );
   const limit = fc.oneof(fc.constantFrom('-1', '201', '1e2', '0x10', '1.5', '', ' ', 'abc', '$(id)', '9'.repeat(40), '20&journal=30', '20%00'), fc.string({ maxLength: 8 }).filter((s) => !/^\s*\d{1,3}\s*$/.test(s) || Number(s) > 200));
+  // The fleet API (GET /v1/clusters): a limit that is not an integer 1..100, a next that no page answered with.
+  const fleetLimit = fc.oneof(fc.constantFrom('0', '101', '-1', '1e2', '0x10', ' 5', '5 ', '', '$(id)', '9'.repeat(30)), fc.string({ maxLength: 8 }).filter((v) => !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 100));
+  const fleetNext = fc.oneof(
+    fc.constantFrom('x', '$(id)', '..', Buffer.from('{"v":2,"after":"pg-main"}').toString('base64url'), Buffer.from('{"v":1,"after":"$(reboot)"}').toString('base64url'), Buffer.from('{"v":1,"__proto__":{"after":"pg"}}').toString('base64url'), Buffer.from('[1]').toString('base64url')),
+    fc.string({ minLength: 1, maxLength: 40 }),
+  );
   const arb = fc.oneof(
-    id.map((c) => ({ label: `cluster id ${JSON.stringify(c).slice(0, 40)}`, path: `/v1/clusters/${pathSegment(c)}` })),
-    limit.map((l) => ({ label: `journal=${JSON.stringify(l).slice(0, 40)}`, path: `/v1/clusters/${ctx.cluster}?journal=${pathSegment(l)}` })),
+    id.map((c) => ({ label: `cluster id ${JSON.stringify(c).slice(0, 40)}`, path: `/v1/clusters/${pathSegment(c)}`, html: false })),
+    limit.map((l) => ({ label: `journal=${JSON.stringify(l).slice(0, 40)}`, path: `/v1/clusters/${ctx.cluster}?journal=${pathSegment(l)}`, html: false })),
+    fleetLimit.map((l) => ({ label: `fleet limit=${JSON.stringify(l).slice(0, 40)}`, path: `/v1/clusters?limit=${pathSegment(l)}`, html: false })),
+    fleetNext.map((n) => ({ label: `fleet next=${JSON.stringify(n).slice(0, 40)}`, path: `/v1/clusters?next=${pathSegment(n)}`, html: false })),
+    // The status page, for a script (a refusal in {code, message}) or a browser (a refusal as a page).
+    fc.tuple(id, fc.boolean()).map(([c, html]) => ({ label: `page of ${JSON.stringify(c).slice(0, 40)}${html ? ' (text/html)' : ''}`, path: `/status/${pathSegment(c)}`, html })),
   );
   return fc
     .sample(fc.tuple(arb, fc.constantFrom('GET', 'GET', 'GET', 'HEAD')), { seed, numRuns: count * 2 })
     .filter(([{ path }]) => {
       // Drop what is legitimately a 200: the registered cluster (its id in any spelling) with a valid journal limit.
+      if (path.startsWith('/v1/clusters?')) return true;
       if (!namesStatusOf(path, ctx.cluster)) return true;
+      if (path.startsWith('/status/')) return false;
       // The handler reads journal with Number(): '', ' ', '1e2' and '0x10' are integers 0..200 to it (lenient, harmless).
       const value = new URLSearchParams(path.split('?')[1] ?? '').get('journal');
       return !(value === null || (Number.isInteger(Number(value)) && Number(value) >= 0 && Number(value) <= 200));
     })
     .slice(0, count)
-    .map(([{ label, path }, method]) => ({ category: 'status_api' as const, label: `${method} ${label}`, method, path, headers: {} }));
+    .map(([{ label, path, html }, method]): HostileRequest => ({ category: 'status_api', label: `${method} ${label}`, method, path, headers: html ? { accept: 'text/html' } : {}, ...(html ? { html: true as const } : {}) }));
 }
 
 /** Pings (a signed no-op) with every field wrong. */

@@ -146,7 +146,7 @@ function judge(request: HostileRequest, answer: Answer): Outcome {
   else if (answer.status >= 500) problem = `5xx: ${answer.status}`;
   else if (answer.status < 400) problem = `not refused: ${answer.status}`;
   else if (request.expect && !request.expect.includes(answer.status)) problem = `status ${answer.status}, expected ${request.expect.join(' or ')}`;
-  if (request.method !== 'HEAD' && answer.status !== 0) {
+  if (request.method !== 'HEAD' && !request.html && answer.status !== 0) {
     try {
       const parsed = JSON.parse(answer.body) as { code?: unknown; message?: unknown };
       if (typeof parsed.code === 'string' && typeof parsed.message === 'string') code = parsed.code;
@@ -220,7 +220,7 @@ describe('R3: hostile input is refused with {code, message}, never a 5xx, and ch
       CATEGORIES.map((category) => {
         const mine = outcomes.filter((o) => o.request.category === category);
         const count = (f: (o: Outcome) => string) => Object.fromEntries([...mine.reduce((m, o) => m.set(f(o), (m.get(f(o)) ?? 0) + 1), new Map<string, number>())].sort());
-        return [category, { requests: mine.length, statuses: count((o) => String(o.answer.status)), codes: count((o) => o.code ?? (o.request.method === 'HEAD' ? '(HEAD: no body)' : '(none)')), violations: mine.filter((o) => o.problem !== null).length }];
+        return [category, { requests: mine.length, statuses: count((o) => String(o.answer.status)), codes: count((o) => o.code ?? (o.request.method === 'HEAD' ? '(HEAD: no body)' : o.request.html ? '(a page)' : '(none)')), violations: mine.filter((o) => o.problem !== null).length }];
       }),
     ) as Record<Category, { requests: number; statuses: Record<string, number>; codes: Record<string, number>; violations: number }>;
     const statuses = Object.fromEntries([...outcomes.reduce((m, o) => m.set(o.answer.status, (m.get(o.answer.status) ?? 0) + 1), new Map<number, number>())].sort((x, y) => x[0] - y[0]));
