@@ -33,6 +33,8 @@ import { patroniDrill } from './vipswitch/patroni-drill';
 import { hookWiring, registerDrillCluster } from './vipswitch/register-drill-cluster';
 import { repmgrDrill } from './vipswitch/repmgr-drill';
 import { solePrimary, type ScenarioContext, type ToolDrill } from './vipswitch/scenario-steps';
+import { PsqlSession } from './vipswitch/psql-session';
+import { CREATE_WRITE_TABLE, WriteClient, clientWindow, routeTarget, type PgServer } from './vipswitch/write-client';
 
 export { DRILL_SCENARIOS, checkScenarioOrder } from './vipswitch/drill-types';
 export type { DrillHookCall, DrillJournalLine, DrillLatency, DrillPage, DrillResult, DrillRoute53Change, DrillScenarioResult, DrillStep, DrillTool, VipswitchDrillOptions } from './vipswitch/drill-types';
@@ -61,6 +63,19 @@ export async function runVipswitchDrill(options: VipswitchDrillOptions): Promise
   return options.tool === 'repmgr' ? runWith(repmgrDrill, options, scenarios) : runWith(patroniDrill, options, scenarios);
 }
 
+/** The table the write client inserts into, created on whichever server is the primary (the others refuse). */
+async function createWriteTable(servers: PgServer[]): Promise<void> {
+  const errors: string[] = [];
+  for (const s of servers) {
+    const session = new PsqlSession({ host: '127.0.0.1', port: s.port, dbname: 'postgres', user: 'postgres' });
+    const r = await session.run(CREATE_WRITE_TABLE, 10_000);
+    await session.close();
+    if (r.ok) return;
+    errors.push(`${s.name}: ${r.error}`);
+  }
+  throw new Error(`no server took the write client's table: ${errors.join('; ')}`);
+}
+
 async function runWith<T extends DrillTool, C extends RepmgrCluster | PatroniCluster>(drill: ToolDrill<T, C>, options: VipswitchDrillOptions, scenarios: string[]): Promise<DrillResult> {
   const { tool, signal } = options;
   const tl = new Timeline(`vipswitch ${tool}`, options.log);
@@ -72,6 +87,7 @@ async function runWith<T extends DrillTool, C extends RepmgrCluster | PatroniClu
   let ownStack: LocalStack | undefined;
   let built: C | undefined;
   let obs: DrillObserver | undefined;
+  let client: WriteClient | undefined;
   const wait = <V>(what: string, deadlineMs: number, fn: () => V | null | undefined | false | Promise<V | null | undefined | false>) => waitUntil(what, fn, deadlineMs, { intervalMs: POLL_MS, signal });
   const dir = await mkdtemp(join(tmpdir(), 'vipswitch-drillcfg-'));
   await chmod(dir, 0o700);
@@ -98,6 +114,7 @@ async function runWith<T extends DrillTool, C extends RepmgrCluster | PatroniClu
     const initial = await drill.initialPrimary(cluster);
     if (!initial) throw new Error('the new cluster has no primary');
     const buildDone = Date.now();
+    const writer = new WriteClient({ endpoint: () => routeTarget(stack!, reg), targetOf: (n) => drill.clientTarget(cluster, n), servers: drill.pgServers(cluster), tl });
     const ctx: ScenarioContext<C> = {
       tool,
       cluster,
@@ -110,6 +127,7 @@ async function runWith<T extends DrillTool, C extends RepmgrCluster | PatroniClu
       stack,
       reg,
       obs,
+      client: writer,
       tl,
       signal,
       observeMs: options.observeMs ?? 5_000,
@@ -127,6 +145,13 @@ async function runWith<T extends DrillTool, C extends RepmgrCluster | PatroniClu
       return s !== null && s.state.primary === initial && s.endpoint.epoch === s.state.epoch && s.endpoint.phase === 'converged';
     });
     tl.log(`initial primary ${initial}: the status API says converged (${((Date.now() - buildDone) / 1000).toFixed(3)} s after the build)`);
+    await tl.step('start the write client (a row every 50 ms through the node the route table points at)', async () => {
+      await createWriteTable(drill.pgServers(cluster));
+      client = writer;
+      writer.start();
+      const first = await writer.waitForAck(Date.now(), 30_000, signal);
+      tl.log(`write client: first write acknowledged through ${first.via} by ${first.server} (timeline ${first.timeline})`);
+    });
 
     let failed = false;
     for (const name of scenarios) {
@@ -148,6 +173,14 @@ async function runWith<T extends DrillTool, C extends RepmgrCluster | PatroniClu
         tl.log(`${name}: FAILED — ${r.error}`);
       }
       const t0 = rec.t0 || Date.now();
+      // the client's window ends once it wrote through the node the endpoint ended on (or gave up waiting)
+      const expected = ctx.primary;
+      const through = r.error
+        ? null
+        : await waitUntil(`the write client to write through ${expected}`, () => writer.writes.find((w) => w.ok && w.doneAt >= t0 && w.via === expected), 30_000, { intervalMs: POLL_MS, signal }).catch(
+            (e) => (tl.log(`${name}: ${errMsg(e)}`), null),
+          );
+      r.client = clientWindow(writer.writes, t0, Date.now(), r.from, ctx.primary);
       r.timeline = rec.steps;
       r.to = ctx.primary;
       r.endpointAtEnd = obs.sample();
@@ -161,6 +194,14 @@ async function runWith<T extends DrillTool, C extends RepmgrCluster | PatroniClu
       if (!r.error && (r.endpointAtEnd !== r.to || r.primaryAtEnd !== r.to)) {
         r.error = `at the end the endpoint is on ${r.endpointAtEnd ?? 'no single node'} and the primary is ${r.primaryAtEnd ?? 'not one node'} (expected ${r.to})`;
       }
+      if (!r.error && r.client.nonPrimaryAcks > 0) r.error = `${r.client.nonPrimaryAcks} writes acknowledged by a server that was not the primary: ${JSON.stringify(r.client.nonPrimary.slice(0, 3))}`;
+      if (!r.error && !through) r.error = `the write client got no write acknowledged through ${expected} after the action`;
+      const c = r.client;
+      tl.log(
+        `${name}: write client: ${c.writes} writes, ${c.acknowledged} acknowledged (by ${c.servers.join(' → ') || 'none'}), ` +
+          `${c.outageKind === 'move' ? `outage ${c.outageMs === null ? '?' : (c.outageMs / 1000).toFixed(3)} s (last through ${r.from} +${c.lastOldAckMs == null ? '?' : (c.lastOldAckMs / 1000).toFixed(3)} s → first through ${r.to} +${c.firstNewAckMs == null ? '?' : (c.firstNewAckMs / 1000).toFixed(3)} s)` : `longest gap between acknowledged writes ${c.outageMs === null ? '?' : (c.outageMs / 1000).toFixed(3)} s`}, ` +
+          `acknowledged by a non-primary: ${c.nonPrimaryAcks}`,
+      );
       r.ok = !r.error;
       tl.log(`=== scenario ${name}: ${r.ok ? 'ok' : `FAILED: ${r.error}`} (endpoint on ${r.endpointAtEnd ?? 'no single node'}) ===`);
       if (!r.ok || signal?.aborted) failed = true;
@@ -171,6 +212,12 @@ async function runWith<T extends DrillTool, C extends RepmgrCluster | PatroniClu
     result.ok = false;
     tl.log(`drill FAILED: ${result.error}`);
   } finally {
+    if (client) {
+      await client.stop();
+      const acks = client.writes.filter((w) => w.ok);
+      result.client = { writes: client.writes.length, acknowledged: acks.length, nonPrimaryAcks: acks.filter((w) => w.nonPrimary).length, connections: client.connections };
+      if (result.client.nonPrimaryAcks > 0) result.ok = false;
+    }
     await obs?.stop();
     if (built && options.logsDir) {
       const copied = await built.collectLogs(options.logsDir).catch(() => [] as string[]);

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { processesOf } from '../../local/drill/util';
-import { runVipswitchDrill, type DrillResult, type DrillScenarioResult, type DrillTool } from '../../local/drill/vipswitch-drill';
+import { formatDrillTable, runVipswitchDrill, type DrillResult, type DrillScenarioResult, type DrillTool } from '../../local/drill/vipswitch-drill';
 
 /** Route 53 PENDING → INSYNC in the e2e drills: the AWS-like profile, but seconds instead of 30–60 s. */
 export const E2E_INSYNC_MS = 3000;
@@ -24,6 +24,8 @@ export function drillRun(tool: DrillTool) {
       running = runVipswitchDrill({ tool, log, signal: abort.signal, latency: 'aws', insyncMs: E2E_INSYNC_MS, ...(process.env.DRILL_LOGS_DIR ? { logsDir: `${process.env.DRILL_LOGS_DIR}/${tool}` } : {}) });
       const result = await running;
       if (!result.ok && !process.env.DRILL_VERBOSE) process.stdout.write(`${lines.join('\n')}\n`);
+      // the final table (with the client-visible write outage and the writes acknowledged by a non-primary), as the CLI prints it
+      process.stdout.write(`${formatDrillTable(result)}\n`);
       for (const s of result.scenarios) for (const w of s.warnings) process.stdout.write(`drill ${tool} ${s.name}: WARNING ${w}\n`);
       return result;
     },
@@ -87,6 +89,29 @@ export function expectMoved(s: DrillScenarioResult, maxVerifiedMs: number): void
   expect(r53.insyncMs! - r53.submittedMs).toBeGreaterThanOrEqual(E2E_INSYNC_MS - 100);
   // the status API went converging → converged for the new epoch during the scenario
   expect(s.endpointStatus.some((e) => e.epoch === claim?.epoch && e.phase === 'converged')).toBe(true);
+  expectClientFollowed(s);
+}
+
+/**
+ * The write client (a row every 50 ms through the node the route table points at): no write acknowledged by a server
+ * that was not the primary at that moment; on a move, an outage from the last write through the old node to the first
+ * through the new one; without one, writes kept being acknowledged (the longest gap under `maxGapMs`).
+ */
+export function expectClientFollowed(s: DrillScenarioResult, maxGapMs = 3_000): void {
+  expect(s.client).toBeDefined();
+  const c = s.client!;
+  expect({ scenario: s.name, nonPrimaryAcks: c.nonPrimaryAcks, nonPrimary: c.nonPrimary }).toEqual({ scenario: s.name, nonPrimaryAcks: 0, nonPrimary: [] });
+  expect(c.acknowledged).toBeGreaterThan(0);
+  if (s.to !== s.from) {
+    expect(c.outageKind).toBe('move');
+    expect(c.outageMs).not.toBeNull();
+    expect(c.outageMs!).toBeGreaterThan(0);
+    expect(c.firstNewAckMs!).toBeGreaterThan(c.lastOldAckMs!);
+    expect(c.servers.at(-1)).toBeDefined();
+  } else {
+    expect(c.outageKind).toBe('gap');
+    expect(c.outageMs!).toBeLessThan(maxGapMs);
+  }
 }
 
 /** The endpoint never left `from` during the scenario. */
@@ -97,10 +122,14 @@ export function expectStayed(s: DrillScenarioResult): void {
   expect(s.primaryAtEnd).toBe(s.from);
   expect(s.endpointChanges.filter((c) => c.target !== s.from)).toEqual([]);
   expect(s.journal.filter((j) => j.outcome === 'accepted' && j.node !== s.from)).toEqual([]);
+  expectClientFollowed(s);
 }
 
-/** After the drill nothing of the cluster runs and its base dir is gone. */
+/** After the drill nothing of the cluster runs and its base dir is gone; the write client wrote, never to a non-primary. */
 export function expectTornDown(result: DrillResult): void {
+  expect(result.client).toBeDefined();
+  expect(result.client!.nonPrimaryAcks).toBe(0);
+  expect(result.client!.acknowledged).toBeGreaterThan(0);
   expect(result.baseDir).toMatch(/vipswitch-drill-/);
   expect(processesOf(result.baseDir!)).toEqual([]);
   expect(existsSync(result.baseDir!)).toBe(false);

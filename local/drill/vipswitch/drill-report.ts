@@ -78,7 +78,7 @@ export function formatScenarioSummary(s: DrillScenarioResult): string[] {
 
 /** The final table: per scenario, seconds from the action to each step. */
 export function formatDrillTable(result: DrillResult): string {
-  const cols = ['scenario', 'result', 'detection', 'promote hook', 'committed', 'moved', 'verified', 'r53 INSYNC', 'hook held', 'notes'];
+  const cols = ['scenario', 'result', 'detection', 'promote hook', 'committed', 'moved', 'verified', 'r53 INSYNC', 'hook held', 'client outage', 'non-primary acks', 'notes'];
   const rows: string[][] = [];
   for (const s of result.scenarios) {
     const movedAway = s.endpointChanges.some((c) => c.target !== s.from);
@@ -104,6 +104,8 @@ export function formatDrillTable(result: DrillResult): string {
       sec(at(s, 'verified')),
       sec(s.route53?.insyncMs),
       sec(s.promoteHook?.heldMs),
+      s.client ? `${s.client.outageKind === 'gap' ? 'gap ' : ''}${sec(s.client.outageMs)}` : '-',
+      s.client ? String(s.client.nonPrimaryAcks) : '-',
       notes,
     ]);
   }
@@ -119,6 +121,10 @@ export function formatDrillTable(result: DrillResult): string {
     ...rows.map(line),
     '  committed: the journal receivedAt of the accepted claim (answered 202); moved: every mechanism on the new primary in the local endpoint;',
     '  verified: the status API says endpoint converged for the new epoch (read back; Route 53 waits for INSYNC); hook held: how long the promote hook held its caller',
+    '  client outage: a client writing a row every 50 ms through the node the route table points at: last write acknowledged through the old node ->',
+    '  first through the new one (gap: no move, the longest gap between acknowledged writes); non-primary acks: writes acknowledged by a server',
+    '  that was not the primary at that moment (out of recovery on an older timeline than the newest primary seen): must be 0',
+    ...(result.client ? [`  write client over the drill: ${result.client.writes} writes, ${result.client.acknowledged} acknowledged, ${result.client.nonPrimaryAcks} by a non-primary (${result.client.connections} connections)`] : []),
     ...(warnings.length ? ['warnings (outside vipswitch, repaired by the drill):', ...warnings] : []),
   ].join('\n');
 }

@@ -4,6 +4,7 @@
 import type { MsRange } from '../../aws-endpoint/index';
 import type { LocalStack } from '../../stack';
 import type { NodeFacts } from '../../../shared/domain/event';
+import type { ClientWindow } from './write-client';
 
 export type DrillTool = 'repmgr' | 'patroni';
 
@@ -101,6 +102,8 @@ export interface DrillScenarioResult {
   promoteHook?: DrillHookCall;
   /** what went wrong outside vipswitch's responsibility and was repaired (e.g. a sibling's repmgrd terminated) */
   warnings: string[];
+  /** what the write client saw from the action to the end of the scenario (outage, writes acknowledged by a non-primary) */
+  client?: ClientWindow;
   /** split-brain: the stale claim as the hook recorded the server's answer */
   staleClaim?: { node: string; type: string; claimedTimeline: number | null; status: number | null; code: string | null; paged: boolean };
 }
@@ -115,6 +118,8 @@ export interface DrillResult {
   /** the real cluster's base dir (removed by the teardown) */
   baseDir?: string;
   scenarios: DrillScenarioResult[];
+  /** the write client over the whole drill: writes, acknowledged, acknowledged by a non-primary (must be 0), psql connections */
+  client?: { writes: number; acknowledged: number; nonPrimaryAcks: number; connections: number };
   /** set when the drill failed outside a scenario (stack, registration, build, initial endpoint) */
   error?: string;
 }

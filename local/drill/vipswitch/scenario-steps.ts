@@ -14,6 +14,7 @@ import { formatScenarioSummary, type ScenarioRecorder } from './drill-report';
 import type { DrillScenarioResult, DrillTool } from './drill-types';
 import { hookCallEvidence, hookTime, readHookLog } from './hook-evidence';
 import { hookLogFile, type Registration } from './register-drill-cluster';
+import type { ClientTarget, PgServer, WriteClient } from './write-client';
 
 /** Everything a scenario needs; `cluster` is the tool's own cluster class. */
 export interface ScenarioContext<C> {
@@ -24,6 +25,8 @@ export interface ScenarioContext<C> {
   readonly stack: LocalStack;
   readonly reg: Registration;
   readonly obs: DrillObserver;
+  /** the client writing through the endpoint (started once the endpoint converged on the initial primary) */
+  readonly client: WriteClient;
   readonly tl: Timeline;
   readonly signal: AbortSignal | undefined;
   readonly observeMs: number;
@@ -50,10 +53,21 @@ export interface ToolDrill<T extends DrillTool, C extends RepmgrCluster | Patron
   build(opts: { hook: HookWiring; log: (line: string) => void; label: string }): Promise<C>;
   nodes(cluster: C): NodeInfo[];
   initialPrimary(cluster: C): Promise<string | null>;
+  /** where a client of this tool reaches an endpoint node (the write client): PostgreSQL, pgbouncer or pgpool */
+  clientTarget(cluster: C, node: string): ClientTarget;
+  /** the cluster's PostgreSQL servers (polled by the write client's tracker, named in its acknowledgements) */
+  pgServers(cluster: C): PgServer[];
   readonly scenarios: Readonly<Record<string, ScenarioFn<C>>>;
 }
 
 export type ToolDrillOf = ToolDrill<'repmgr', RepmgrCluster> | ToolDrill<'patroni', PatroniCluster>;
+
+/** A client of repmgr / Patroni connects to the node's PostgreSQL on 127.0.0.1. */
+export function postgresTarget(nodes: readonly NodeInfo[], node: string): ClientTarget {
+  const n = nodes.find((x) => x.name === node);
+  if (!n) throw new Error(`unknown node ${node}`);
+  return { node, kind: 'postgresql', host: '127.0.0.1', port: n.port, dbname: 'postgres', user: 'postgres' };
+}
 
 /** {@link waitUntil} with the drill's abort signal. */
 export function waitFor<T, C>(ctx: ScenarioContext<C>, what: string, deadlineMs: number, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, intervalMs = POLL_MS): Promise<T> {
