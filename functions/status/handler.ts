@@ -26,7 +26,8 @@ async function status(request: APIGatewayProxyEventV2): Promise<APIGatewayProxyR
     state,
     nodes,
     endpoint: endpointStatus(state.epoch, targets),
-    journal: journal.map(({ event, ...entry }) => ({ ...entry, source: event.source, facts: event.facts })),
+    // The tool's own words (`%d`) are hostile text: shown by the status page HTML-escaped, as every field.
+    journal: journal.map(({ event, ...entry }) => ({ ...entry, source: event.source, facts: event.facts, eventDetails: event.details })),
   });
 }
 
