@@ -1,6 +1,9 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { sweepFleet, type FleetSweepReport } from '../../shared/app/reconcile-fleet';
+import { countingPages } from '../../shared/app/metrics';
+import { flushMetrics } from '../../shared/middleware/metrics';
+import { metrics } from '../metrics-wiring';
 import { logger } from '../wiring';
 import { cursor, fleetDeps, sweepSettings } from './deps';
 
@@ -27,7 +30,8 @@ const CONVERGED = new Set(['repaired', 'applied', 'in_place']);
 async function reconcile(event: { after?: string | null } | null | undefined, context: Context): Promise<ReconcileAnswer> {
   const after = typeof event?.after === 'string' ? event.after : await cursor.read();
   const deadline = Date.now() + Math.max(0, context.getRemainingTimeInMillis() - MARGIN_MS);
-  const report = await sweepFleet(fleetDeps, { inFlightMs: ACTUATE_TIMEOUT_MS, ...sweepSettings, after, deadline });
+  // Drift repairs and failed convergences are counted as their pages go out (shared/app/metrics.ts).
+  const report = await sweepFleet({ ...fleetDeps, alerter: countingPages(fleetDeps.alerter, metrics) }, { inFlightMs: ACTUATE_TIMEOUT_MS, ...sweepSettings, after, deadline });
   if (report.next !== null || after !== null) await cursor.write(report.next, new Date());
   for (const r of report.noteworthy) logger.info('reconciled', { ...r });
   const { noteworthy, clusters: swept, ...summary } = report;
@@ -48,4 +52,4 @@ async function reconcile(event: { after?: string | null } | null | undefined, co
   };
 }
 
-export const handler = middy<{ after?: string | null } | null, ReconcileAnswer>().handler(reconcile);
+export const handler = middy<{ after?: string | null } | null, ReconcileAnswer>().use(flushMetrics(metrics)).handler(reconcile);

@@ -5,6 +5,8 @@ export const API_ROUTES = [
   { method: 'POST', path: '/v1/events', pattern: /^\/v1\/events$/ },
   { method: 'GET', path: '/v1/clusters/{cluster}', pattern: /^\/v1\/clusters\/[^/]+$/ },
   { method: 'GET', path: '/v1/clusters', pattern: /^\/v1\/clusters$/ },
+  { method: 'GET', path: '/status', pattern: /^\/status$/ },
+  { method: 'GET', path: '/status/{cluster}', pattern: /^\/status\/[^/]+$/ },
 ] as const;
 
 /** The answer to a request no route took: 405 when the path is the API's but the method is not, else 404. */

@@ -37,16 +37,16 @@ describe('serverless.yml, as packaged for AWS', () => {
 
   const functionsByName = () => Object.fromEntries(Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([, r]) => [r.Properties.FunctionName as string, r.Properties]));
 
-  it('deploys six Lambdas on nodejs22.x with the routes of the wire contract and a $default route', () => {
+  it('deploys seven Lambdas on nodejs22.x with the routes of the wire contract and a $default route', () => {
     const functions = functionsByName();
-    expect(Object.keys(functions).sort()).toEqual(['vipswitch-prod-actuate', 'vipswitch-prod-clusters', 'vipswitch-prod-ingest', 'vipswitch-prod-not-found', 'vipswitch-prod-reconcile', 'vipswitch-prod-status']);
-    expect(Object.values(functions).map((f) => f.Runtime)).toEqual(['nodejs22.x', 'nodejs22.x', 'nodejs22.x', 'nodejs22.x', 'nodejs22.x', 'nodejs22.x']);
+    expect(Object.keys(functions).sort()).toEqual(['vipswitch-prod-actuate', 'vipswitch-prod-clusters', 'vipswitch-prod-ingest', 'vipswitch-prod-not-found', 'vipswitch-prod-reconcile', 'vipswitch-prod-status', 'vipswitch-prod-status-page']);
+    expect(Object.values(functions).map((f) => f.Runtime)).toEqual(Array(7).fill('nodejs22.x'));
     const routes = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route').map((r) => r.Properties.RouteKey).sort();
     // $default: every method and path no route takes gets the contract's 404 / 405 {code, message}, not API Gateway's.
-    expect(routes).toEqual(['$default', 'GET /v1/clusters', 'GET /v1/clusters/{cluster}', 'POST /v1/events']);
+    expect(routes).toEqual(['$default', 'GET /status', 'GET /status/{cluster}', 'GET /v1/clusters', 'GET /v1/clusters/{cluster}', 'POST /v1/events']);
     // Hooks authenticate with their HMAC; the status route is for operators, IAM-signed; a miss needs no identity.
     const auth = Object.fromEntries(Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route').map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType ?? 'NONE']));
-    expect(auth).toEqual({ $default: 'NONE', 'GET /v1/clusters': 'AWS_IAM', 'GET /v1/clusters/{cluster}': 'AWS_IAM', 'POST /v1/events': 'NONE' });
+    expect(auth).toEqual({ $default: 'NONE', 'GET /status': 'AWS_IAM', 'GET /status/{cluster}': 'AWS_IAM', 'GET /v1/clusters': 'AWS_IAM', 'GET /v1/clusters/{cluster}': 'AWS_IAM', 'POST /v1/events': 'NONE' });
     expect(Object.values(resources).some((r) => r.Type === 'AWS::Events::Rule' && r.Properties.ScheduleExpression === 'rate(1 minute)' && r.Properties.State === 'ENABLED')).toBe(true);
   });
 
