@@ -123,6 +123,7 @@ async function demo(stack: LocalStack, started: number): Promise<void> {
   say('');
   say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   say(`  API                 ${stack.apiUrl}   (POST /v1/events, GET /v1/clusters/${cluster.cluster})`);
+  say(`  status page         ${stack.apiUrl}/status/${cluster.cluster}   (open it in a browser; it refreshes itself; the fleet: ${stack.apiUrl}/status)`);
   say(`  local AWS endpoint  ${stack.aws.url}   (EC2, Route53, SNS; latency profile ${latency}; state view: ${stack.aws.url}/_local/state)`);
   say(`  DynamoDB Local      ${stack.dynamodbEndpoint}`);
   say(`  pages               SNS ${LOCAL_NAMES.topicArn} -> ${receiver.url} (printed here)`);
