@@ -348,13 +348,14 @@ describe('vipswitch-hook repmgr', () => {
     const { config, spoolDir, dir } = setup(receiver.url);
 
     const noKey = await runHook(['--config', config, 'repmgr', ...repmgrArgs('standby_promote').slice(1)], { VIPSWITCH_KEY_FILE: join(dir, 'missing.key') });
-    const badTime = await runHook(['--config', config, 'repmgr', '2', 'standby_promote', '1', 'yesterday', '']);
+    // A line without %t is an event (the hook's clock stands in); one without a numeric %n is not.
+    const badArgv = await runHook(['--config', config, 'repmgr', 'two', 'standby_promote', '1', '2026-11-22 02:08:22.720578+00', '']);
     const badFacts = await runHook(['--config', config, '--facts-json', '{"inRecovery":false,"timeline":"2"}', 'repmgr', ...repmgrArgs('standby_promote').slice(1)]);
     const badFlag = await runHook(['--config', config, '--bogus', 'repmgr', ...repmgrArgs('standby_promote').slice(1)]);
 
-    expect([noKey.code, badTime.code, badFacts.code, badFlag.code]).toEqual([0, 0, 0, 0]);
+    expect([noKey.code, badArgv.code, badFacts.code, badFlag.code]).toEqual([0, 0, 0, 0]);
     expect(noKey.stderr).toMatch(/keyFile: cannot read .*missing\.key \(ENOENT\)/);
-    expect(badTime.stderr).toMatch(/%t: timestamp in neither repmgr format/);
+    expect(badArgv.stderr).toMatch(/%n: node id must be a positive integer, got "two"/);
     expect(badFacts.stderr).toMatch(/--facts-json: timeline: must be a positive integer/);
     expect(badFlag.stderr).toMatch(/unknown option "--bogus"/);
     expect(readdirSync(join(spoolDir, 'unparsed'))).toHaveLength(4);
