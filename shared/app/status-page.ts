@@ -163,12 +163,24 @@ export function clusterView(status: ClusterStatus, nowMs: number, pageWindowSeco
     };
   });
 
-  const critical = ['stale_claim', 'unverified_claim', 'system_identifier_mismatch', 'repmgrd_failover_aborted', 'repmgrd_promote_error', 'actuation_failed'];
+  const critical = ['stale_claim', 'unverified_claim', 'system_identifier_mismatch', 'repmgrd_failover_aborted', 'repmgrd_promote_error', 'actuation_failed', 'unfence_failed'];
   const openPages: OpenPage[] = [];
   for (const e of journal) {
     const at = Date.parse(e.receivedAt);
     if (e.page !== true || !(nowMs - at <= pageWindowSeconds * 1000)) continue;
-    const type = e.details && e.details.kind === 'role_disagreement' ? 'role_disagreement' : e.outcome === 'ignored' ? e.type : e.outcome;
+    // The page's type, as shared/app/pages.ts names it.
+    const type =
+      e.details && e.details.kind === 'role_disagreement'
+        ? 'role_disagreement'
+        : e.outcome === 'ignored'
+          ? e.type
+          : e.outcome === 'fencing_action'
+            ? e.type === 'unisolate_eni'
+              ? e.details && e.details.result === 'failed'
+                ? 'unfence_failed'
+                : 'unfenced'
+              : e.type
+            : e.outcome;
     openPages.push({ type, severity: critical.includes(type) ? 'critical' : 'warning', node: e.node, at, text: e.reason + (e.eventDetails ? ' - ' + e.source + ' said: ' + e.eventDetails : '') });
   }
   if (status.endpoint.phase === 'failed') {

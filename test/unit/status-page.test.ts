@@ -73,6 +73,9 @@ describe('clusterView', () => {
     ]);
     expect(open[0]!.text).toContain('rtb-1 10.0.255.10/32: UnauthorizedOperation');
     expect(open[1]!.text).toContain(HOSTILE);
+    // Typed as the pages are: an operator's failed unfence is critical.
+    const unfence = failedOver({ journal: [{ eventId: 'u1', receivedAt: iso(5500), node: 'node1', type: 'unisolate_eni', outcome: 'fencing_action', reason: 'could not restore', epoch: 2, page: true, details: { result: 'failed' } }] });
+    expect(clusterView(unfence, T0 + 6000, 300).openPages.map((p) => [p.type, p.severity])).toEqual([['unfence_failed', 'critical']]);
     // Past the window the stale claim is no longer open; a converged endpoint has no actuation page.
     expect(clusterView(failedOver(), T0 + 5000 + 301_000, 300).openPages).toEqual([]);
   });
