@@ -38,6 +38,11 @@ export abstract class ClusterBase {
     registerForExitCleanup(this.cleanupEntry);
   }
 
+  /** The hook's argv as the cluster's tools run it (built-in scripts and unreadable paths copied into `<base>/bin/`). */
+  get hookCommand(): readonly string[] {
+    return this.hookArgv;
+  }
+
   /** Durations of the named steps so far (build steps, failovers, teardown). */
   get timings(): readonly TimingEntry[] {
     return this.tl.timings;

@@ -18,6 +18,11 @@ export interface RepmgrClusterOptions {
   cluster?: string;
   /** deadline for the whole build; default 120 s */
   buildDeadlineMs?: number;
+  /**
+   * repmgr calls the hook (`event_notification_command`); default true. False when another tool drives the endpoint
+   * (keepalived beside repmgr): the hook is still wired (hook.json, files) for that tool to call.
+   */
+  eventNotification?: boolean;
 }
 
 const REPMGR = `${PG_BIN}/repmgr`;
@@ -55,6 +60,7 @@ exec /bin/sh -c "\${args[*]:$i}"
 
 export class RepmgrCluster extends ClusterBase {
   readonly nodes: NodeInfo[];
+  private eventNotification = true;
 
   private constructor(baseDir: string, nodes: NodeInfo[], label: string, log: LogFn | undefined) {
     super(baseDir, label, log);
@@ -76,6 +82,7 @@ export class RepmgrCluster extends ClusterBase {
       return { name, id: i + 1, port, dataDir: path.join(dir, 'data'), dir, kind: 'repmgr', baseDir };
     });
     const c = new RepmgrCluster(baseDir, nodes, opts.cluster ?? 'repmgr', opts.log);
+    c.eventNotification = opts.eventNotification ?? true;
     c.log(`base dir ${baseDir}, ports ${nodes.map((n) => `${n.name}=${n.port}`).join(' ')}`);
     try {
       await c.tl.step('build', () => c.build(opts));
@@ -163,7 +170,7 @@ export class RepmgrCluster extends ClusterBase {
       primary_visibility_consensus: 'false',
       child_nodes_check_interval: 1,
       ssh_options: confValue('-q'),
-      event_notification_command: confValue(`${event} %n %e %s "%t" "%d" "%a" "%c" "%p"`),
+      ...(this.eventNotification ? { event_notification_command: confValue(`${event} %n %e %s "%t" "%d" "%a" "%c" "%p"`) } : {}),
     };
     return Object.entries(lines).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
   }

@@ -11,6 +11,7 @@ import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { NETNS_FILE, deleteNamespaceSync } from './netns';
 
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
 export const LOOPBACK = '127.0.0.1';
@@ -556,6 +557,13 @@ export async function reapOrphans(log?: LogFn): Promise<string[]> {
     }
     if (owner && pidAlive(owner)) continue;
     await killAllOf(dir, 10_000);
+    // the network namespaces a keepalived drill made (local/drill/netns.ts)
+    try {
+      const { namespaces } = JSON.parse(await fsp.readFile(path.join(dir, NETNS_FILE), 'utf8')) as { namespaces?: string[] };
+      for (const ns of namespaces ?? []) deleteNamespaceSync(ns);
+    } catch {
+      // none
+    }
     await fsp.rm(dir, { recursive: true, force: true });
     log?.(`reaped orphaned drill dir ${dir}`);
     reaped.push(dir);
