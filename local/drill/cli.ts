@@ -18,14 +18,17 @@ const SCENARIOS = {
   patroni: ['failover', 'switchover', 'crash-postgres'],
 } as const;
 
-const USAGE = `vipswitch drill --tool repmgr|patroni [--scenario NAME ...] [options]
+const USAGE = `vipswitch drill --tool repmgr|patroni|keepalived|pgpool [--scenario NAME ...] [options]
 
 The vipswitch drill (default): starts the local stack (DynamoDB Local, the local AWS endpoint with the AWS-like
 latency profile, API, stream trigger), registers a cluster with all four endpoint mechanisms (Route 53 waiting for
-INSYNC), builds a real cluster whose repmgr / Patroni call the real vipswitch-hook, runs the scenarios in order and
-prints each one's timeline, a summary per move (committed -> moved -> verified; Route 53 INSYNC apart; how long the
-promote hook held its caller) and a final table (seconds from the action). Exit 1 when the endpoint was wrong at the
-end of a scenario (or a scenario failed).
+INSYNC), builds a real cluster whose repmgr / Patroni / keepalived / Pgpool-II call the real vipswitch-hook, runs the
+scenarios in order while a client writes a row every 50 ms through the node the route table points at, and prints
+each one's timeline, a summary per move (committed -> moved -> verified; Route 53 INSYNC apart; how long the promote
+hook held its caller) and a final table (seconds from the action; the client-visible write outage; the writes
+acknowledged by a non-primary, which must be 0). Exit 1 when the endpoint was wrong at the end of a scenario, a write
+was acknowledged by a non-primary, or a scenario failed. keepalived and pgpool need root (network namespaces,
+keepalived; everything stays on 127.0.0.1 or inside namespaces the drill makes and deletes).
 
   --scenario NAME      repeatable; default all, in this order:
                        repmgr:  failover     kill -9 the primary's postmaster; repmgrd promotes; endpoint follows
@@ -36,6 +39,18 @@ end of a scenario (or a scenario failed).
                        patroni: switchover   patronictl switchover to the next member; endpoint follows
                                 failover     kill -9 the leader's postmaster and Patroni; endpoint follows
                                 rejoin       start the old leader's Patroni again (replica); endpoint stays
+                       keepalived (+ repmgr + pgbouncer, keepalived in network namespaces, VRRP unicast):
+                                failover     kill -9 the primary's postmaster; repmgrd promotes, keepalived makes the
+                                             new primary MASTER, its notify claims; endpoint follows
+                                standby-master  a standby's keepalived priority raised above the primary's: MASTER on
+                                             a standby is a role disagreement, paged; endpoint stays
+                                old-primary-returns  the killed old primary back as a primary (no rejoin) with its
+                                             keepalived: 409 stale_claim, paged, its pgbouncer off; endpoint stays;
+                                             then rejoined
+                       pgpool:  leader-killed  kill -9 every process of the watchdog leader's pgpool; the new
+                                             leader's if_up_cmd claims; endpoint follows
+                                quorum-lost  a member that has lost its quorum claims (its if_up_cmd runs after the
+                                             de-escalation): 409 unverified_claim, paged; nothing moves
   --latency PROFILE    the local AWS endpoint's latency profile: aws (default: AWS-like call latencies, Describe
                        lag, Route 53 INSYNC after 30-60 s) or instant
   --insync-ms MS       Route 53 PENDING -> INSYNC in ms, or a range drawn per change ("2000-4000"); default the
@@ -126,8 +141,8 @@ export async function runDrillCli(args: string[]): Promise<number> {
     return 0;
   }
   const tool = values.tool;
-  if (tool !== 'repmgr' && tool !== 'patroni') {
-    console.error(`vipswitch drill: --tool repmgr|patroni is required\n\n${USAGE}`);
+  if (tool !== 'repmgr' && tool !== 'patroni' && tool !== 'keepalived' && tool !== 'pgpool') {
+    console.error(`vipswitch drill: --tool repmgr|patroni|keepalived|pgpool is required\n\n${USAGE}`);
     return 2;
   }
   if (!values['recording-hook'] && values['hook-command'] === undefined) {
@@ -136,6 +151,10 @@ export async function runDrillCli(args: string[]): Promise<number> {
       return 2;
     }
     return runVipswitchDrillCli(tool, values);
+  }
+  if (tool !== 'repmgr' && tool !== 'patroni') {
+    console.error('vipswitch drill: the harness-only mode (--recording-hook / --hook-command) is for repmgr and patroni');
+    return 2;
   }
   if (values.latency !== undefined || values['insync-ms'] !== undefined) {
     console.error('vipswitch drill: --latency and --insync-ms belong to the vipswitch drill (the harness-only mode has no stack)');
@@ -259,7 +278,7 @@ export async function runDrillCli(args: string[]): Promise<number> {
 
 /** The default mode: runVipswitchDrill with a live timeline on stdout and the final table. */
 async function runVipswitchDrillCli(
-  tool: 'repmgr' | 'patroni',
+  tool: 'repmgr' | 'patroni' | 'keepalived' | 'pgpool',
   values: { scenario?: string[]; observe?: string; latency?: string; 'insync-ms'?: string; logs?: string; json?: boolean },
 ): Promise<number> {
   const [{ DRILL_SCENARIOS, checkScenarioOrder, formatDrillTable, runVipswitchDrill }, { parseMsRange }] = await Promise.all([import('./vipswitch-drill'), import('../aws-endpoint/index')]);

@@ -23,16 +23,15 @@ import { promisify } from 'node:util';
 import { LATENCY_PROFILES, type LatencyProfile, type MsRange } from '../aws-endpoint/index';
 import { repoRoot } from '../root';
 import { loadTopology, startLocalStack, type LocalStack } from '../stack';
-import type { PatroniCluster } from './patroni';
-import type { RepmgrCluster } from './repmgr';
 import { AbortedError, Timeline, errMsg, waitUntil } from './util';
 import { DrillObserver, POLL_MS } from './vipswitch/drill-observer';
 import { ScenarioRecorder } from './vipswitch/drill-report';
 import { DRILL_SCENARIOS, checkScenarioOrder, type DrillResult, type DrillScenarioResult, type DrillTool, type VipswitchDrillOptions } from './vipswitch/drill-types';
 import { patroniDrill } from './vipswitch/patroni-drill';
+import { keepalivedDrill } from './vipswitch/keepalived-drill';
 import { hookWiring, registerDrillCluster } from './vipswitch/register-drill-cluster';
 import { repmgrDrill } from './vipswitch/repmgr-drill';
-import { solePrimary, type ScenarioContext, type ToolDrill } from './vipswitch/scenario-steps';
+import { solePrimary, type DrillCluster, type ScenarioContext, type ToolDrill } from './vipswitch/scenario-steps';
 import { PsqlSession } from './vipswitch/psql-session';
 import { CREATE_WRITE_TABLE, WriteClient, clientWindow, routeTarget, type PgServer } from './vipswitch/write-client';
 
@@ -60,7 +59,16 @@ export async function runVipswitchDrill(options: VipswitchDrillOptions): Promise
   const problem = checkScenarioOrder(options.tool, scenarios);
   if (problem) throw new Error(problem);
   // one variant per tool: the union is narrowed here, each branch typed with its own cluster class
-  return options.tool === 'repmgr' ? runWith(repmgrDrill, options, scenarios) : runWith(patroniDrill, options, scenarios);
+  switch (options.tool) {
+    case 'repmgr':
+      return runWith(repmgrDrill, options, scenarios);
+    case 'patroni':
+      return runWith(patroniDrill, options, scenarios);
+    case 'keepalived':
+      return runWith(keepalivedDrill, options, scenarios);
+    case 'pgpool':
+      throw new Error('the pgpool drill is not wired yet');
+  }
 }
 
 /** The table the write client inserts into, created on whichever server is the primary (the others refuse). */
@@ -76,7 +84,7 @@ async function createWriteTable(servers: PgServer[]): Promise<void> {
   throw new Error(`no server took the write client's table: ${errors.join('; ')}`);
 }
 
-async function runWith<T extends DrillTool, C extends RepmgrCluster | PatroniCluster>(drill: ToolDrill<T, C>, options: VipswitchDrillOptions, scenarios: string[]): Promise<DrillResult> {
+async function runWith<T extends DrillTool, C extends DrillCluster>(drill: ToolDrill<T, C>, options: VipswitchDrillOptions, scenarios: string[]): Promise<DrillResult> {
   const { tool, signal } = options;
   const tl = new Timeline(`vipswitch ${tool}`, options.log);
   const root = repoRoot();
@@ -119,6 +127,7 @@ async function runWith<T extends DrillTool, C extends RepmgrCluster | PatroniClu
       tool,
       cluster,
       names: nodes.map((n) => n.name),
+      roleOf: (name) => drill.roleOf(cluster, name),
       nodeInfo: (name) => {
         const n = nodes.find((x) => x.name === name);
         if (!n) throw new Error(`unknown node ${name}`);

@@ -85,14 +85,21 @@ export function formatDrillTable(result: DrillResult): string {
     let hook = at(s, 'promote hook');
     let committed = sec(at(s, 'committed'));
     let notes = movedAway ? `${s.from} -> ${s.to}` : `endpoint stayed on ${s.to}`;
-    if (s.name === 'split-brain') {
+    if (s.staleClaim) {
       hook = at(s, 'stale claim hook');
       const rejected = at(s, 'rejected');
       committed = rejected === undefined ? '-' : `409 ${sec(rejected)}`;
-      notes = `stale claim of ${s.staleClaim?.node ?? '?'} (timeline ${s.staleClaim?.claimedTimeline ?? '?'}) ${s.staleClaim ? `answered ${s.staleClaim.status} ${s.staleClaim.code}` : ''}, paged ${sec(at(s, 'paged'))}; ${notes}`;
-    } else if (s.name === 'rejoin') {
-      notes = `rejoined ${sec(at(s, 'rejoined'))}; ${notes}`;
+      notes = `stale claim of ${s.staleClaim.node} (timeline ${s.staleClaim.claimedTimeline ?? '?'}) answered ${s.staleClaim.status} ${s.staleClaim.code}, paged ${sec(at(s, 'paged'))}; ${notes}`;
+    } else if (s.refusedClaim) {
+      const r = s.refusedClaim;
+      hook = at(s, r.outcome === 'role_disagreement' ? 'disagreement hook' : 'unverified claim hook');
+      const refused = at(s, r.outcome === 'role_disagreement' ? 'refused' : 'rejected');
+      committed = refused === undefined ? '-' : `${r.status ?? '?'} ${sec(refused)}`;
+      notes = `${r.type} of ${r.node} refused (${r.outcome}; answered ${r.status ?? '?'} ${r.code ?? '?'}), paged ${sec(at(s, 'paged'))}; ${notes}`;
+    } else if (s.name === 'split-brain') {
+      notes = `no stale claim recorded; ${notes}`;
     }
+    if (at(s, 'rejoined') !== undefined) notes = `rejoined ${sec(at(s, 'rejoined'))}; ${notes}`;
     if (s.error) notes = `${notes}; ${s.error}`;
     rows.push([
       s.name,

@@ -6,7 +6,8 @@ import type { LocalStack } from '../../stack';
 import type { NodeFacts } from '../../../shared/domain/event';
 import type { ClientWindow } from './write-client';
 
-export type DrillTool = 'repmgr' | 'patroni';
+export type DrillTool = 'repmgr' | 'patroni' | 'keepalived' | 'pgpool';
+export const DRILL_TOOLS: readonly DrillTool[] = ['repmgr', 'patroni', 'keepalived', 'pgpool'];
 
 /** The local AWS endpoint's latency profile the drill starts the stack with. */
 export type DrillLatency = 'aws' | 'instant';
@@ -15,6 +16,8 @@ export type DrillLatency = 'aws' | 'instant';
 export const DRILL_SCENARIOS: Record<DrillTool, readonly string[]> = {
   repmgr: ['failover', 'split-brain', 'rejoin', 'switchover'],
   patroni: ['switchover', 'failover', 'rejoin'],
+  keepalived: ['failover', 'standby-master', 'old-primary-returns'],
+  pgpool: ['leader-killed', 'quorum-lost'],
 };
 
 /**
@@ -104,6 +107,11 @@ export interface DrillScenarioResult {
   warnings: string[];
   /** what the write client saw from the action to the end of the scenario (outage, writes acknowledged by a non-primary) */
   client?: ClientWindow;
+  /**
+   * a claim refused without a 409 stale_claim: a keepalived MASTER on a standby (`role_disagreement`, answered ignored)
+   * or a Pgpool-II member without quorum (`unverified_claim`, 409); the answer as the hook logged it
+   */
+  refusedClaim?: { node: string; type: string; outcome: 'role_disagreement' | 'unverified_claim'; reason: string; status: number | null; code: string | null; paged: boolean };
   /** split-brain: the stale claim as the hook recorded the server's answer */
   staleClaim?: { node: string; type: string; claimedTimeline: number | null; status: number | null; code: string | null; paged: boolean };
 }
@@ -146,6 +154,23 @@ export interface VipswitchDrillOptions {
 /** Why a scenario list cannot run in that order (each scenario needs the state the previous ones leave), or null. */
 export function checkScenarioOrder(tool: DrillTool, scenarios: readonly string[]): string | null {
   if (scenarios.length === 0) return 'no scenario given';
+  const unknown = scenarios.find((s) => !DRILL_SCENARIOS[tool].includes(s));
+  if (unknown !== undefined) return `unknown scenario ${unknown} for ${tool} (${DRILL_SCENARIOS[tool].join(', ')})`;
+  // each Pgpool-II scenario starts and ends with the three members up
+  if (tool === 'pgpool') return null;
+  if (tool === 'keepalived') {
+    let failed = false;
+    for (const s of scenarios) {
+      if (s === 'failover') {
+        if (failed) return 'failover needs every node up: put old-primary-returns before it';
+        failed = true;
+      } else if (s === 'old-primary-returns') {
+        if (!failed) return 'old-primary-returns needs a failover before it (the killed old primary comes back)';
+        failed = false;
+      }
+    }
+    return null;
+  }
   let down = false;
   let splitBrainDone = false;
   for (const s of scenarios) {

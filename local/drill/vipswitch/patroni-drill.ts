@@ -5,7 +5,7 @@
 import { PatroniCluster } from '../patroni';
 import type { ScenarioRecorder } from './drill-report';
 import type { DrillScenarioResult } from './drill-types';
-import { measureMove, rejoinWithoutMove, solePrimary, waitFor, postgresTarget, type ScenarioContext, type ToolDrill } from './scenario-steps';
+import { measureMove, rejoinWithoutMove, solePrimary, waitFor, pgRole, postgresTarget, type ScenarioContext, type ToolDrill } from './scenario-steps';
 
 type Ctx = ScenarioContext<PatroniCluster>;
 
@@ -48,6 +48,7 @@ export const patroniDrill: ToolDrill<'patroni', PatroniCluster> = {
   build: ({ hook, log }) => PatroniCluster.create({ hook, log }),
   nodes: (c) => c.members,
   initialPrimary: (c) => c.leader(),
+  roleOf: (c, node) => pgRole(c, node),
   clientTarget: (c, node) => postgresTarget(c.members, node),
   pgServers: (c) => c.members.map((n) => ({ name: n.name, port: n.port })),
   scenarios: {

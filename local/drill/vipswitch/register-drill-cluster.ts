@@ -32,6 +32,11 @@ export interface Registration {
   nodes: RegisteredNode[];
 }
 
+/** The harness' node names: repmgr and keepalived (beside repmgr) node1.., Patroni pg1.., Pgpool-II pgpool1.. */
+export function nodeName(tool: DrillTool, i: number): string {
+  return tool === 'repmgr' || tool === 'keepalived' ? `node${i}` : tool === 'pgpool' ? `pgpool${i}` : `pg${i}`;
+}
+
 /**
  * Writes the keys and `cluster.yaml` into `dir` (private to the drill) and registers the cluster. Route 53 waits for
  * INSYNC (`waitForInsync`), bounded by `insyncTimeoutSeconds`: give it more than the endpoint's slowest INSYNC, or
@@ -46,7 +51,7 @@ export async function registerDrillCluster(stack: LocalStack, tool: DrillTool, d
     const eni = topology.networkInterfaces[i];
     const instance = topology.instances[i];
     if (!eni || !instance) throw new Error(`the example topology has no node ${i + 1}`);
-    nodes.push({ name: tool === 'repmgr' ? `node${i + 1}` : `pg${i + 1}`, eni: eni.networkInterfaceId, privateIp: eni.privateIpAddress, instanceId: instance.instanceId, key: randomBytes(32).toString('hex') });
+    nodes.push({ name: nodeName(tool, i + 1), eni: eni.networkInterfaceId, privateIp: eni.privateIpAddress, instanceId: instance.instanceId, key: randomBytes(32).toString('hex') });
   }
   for (const n of nodes) await writeFile(join(dir, `${n.name}.key`), `${n.key}\n`, { mode: 0o600 });
   const file = join(dir, 'cluster.yaml');

@@ -11,7 +11,7 @@ import type { ScenarioRecorder } from './drill-report';
 import type { DrillScenarioResult } from './drill-types';
 import { answeredByServer, hookTime } from './hook-evidence';
 import { hookSpoolDir } from './register-drill-cluster';
-import { assertStayed, journalSince, measureMove, rejoinWithoutMove, solePrimary, storedEvent, verifyStayed, waitFor, postgresTarget, type ScenarioContext, type ToolDrill } from './scenario-steps';
+import { assertStayed, journalSince, measureMove, rejoinWithoutMove, solePrimary, storedEvent, verifyStayed, waitFor, pgRole, postgresTarget, type ScenarioContext, type ToolDrill } from './scenario-steps';
 
 type Ctx = ScenarioContext<RepmgrCluster>;
 
@@ -143,6 +143,7 @@ export const repmgrDrill: ToolDrill<'repmgr', RepmgrCluster> = {
   build: ({ hook, log, label }) => RepmgrCluster.create({ hook, log, cluster: label }),
   nodes: (c) => c.nodes,
   initialPrimary: (c) => c.primary(),
+  roleOf: (c, node) => pgRole(c, node),
   clientTarget: (c, node) => postgresTarget(c.nodes, node),
   pgServers: (c) => c.nodes.map((n) => ({ name: n.name, port: n.port })),
   scenarios: {

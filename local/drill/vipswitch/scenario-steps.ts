@@ -5,6 +5,7 @@
 import type { LocalStack } from '../../stack';
 import type { VipEvent } from '../../../shared/domain/event';
 import type { HookWiring, NodeInfo } from '../hook';
+import type { KeepalivedCluster } from '../keepalived';
 import type { PatroniCluster } from '../patroni';
 import type { RepmgrCluster } from '../repmgr';
 import { FatalWaitError, errMsg, waitUntil, type Timeline } from '../util';
@@ -16,11 +17,27 @@ import { hookCallEvidence, hookTime, readHookLog } from './hook-evidence';
 import { hookLogFile, type Registration } from './register-drill-cluster';
 import type { ClientTarget, PgServer, WriteClient } from './write-client';
 
+/** What the runner needs of any tool's cluster class. */
+export interface DrillCluster {
+  readonly baseDir: string;
+  collectLogs(destDir: string): Promise<string[]>;
+  destroy(): Promise<void>;
+}
+
+/**
+ * A node's part, as the drill checks the endpoint against it: `primary` is the node the endpoint must follow (the
+ * PostgreSQL primary; in a Pgpool-II cluster the watchdog's quorum-backed leader), `other` any other node that answers,
+ * null a node that does not.
+ */
+export type NodeRole = 'primary' | 'other' | null;
+
 /** Everything a scenario needs; `cluster` is the tool's own cluster class. */
 export interface ScenarioContext<C> {
   readonly tool: DrillTool;
   readonly cluster: C;
   readonly names: string[];
+  /** the node's part now (the tool's {@link ToolDrill.roleOf}) */
+  roleOf(name: string): Promise<NodeRole>;
   nodeInfo(name: string): NodeInfo;
   readonly stack: LocalStack;
   readonly reg: Registration;
@@ -48,11 +65,13 @@ export type ScenarioFn<C> = (ctx: ScenarioContext<C>, rec: ScenarioRecorder, res
  * One tool's drill: how to build its cluster, name its initial primary, and run its scenarios. The runner picks one by
  * `tool` ({@link ToolDrillOf}); each tool's module (repmgr-drill.ts, patroni-drill.ts) is one variant.
  */
-export interface ToolDrill<T extends DrillTool, C extends RepmgrCluster | PatroniCluster> {
+export interface ToolDrill<T extends DrillTool, C extends DrillCluster> {
   readonly tool: T;
   build(opts: { hook: HookWiring; log: (line: string) => void; label: string }): Promise<C>;
   nodes(cluster: C): NodeInfo[];
   initialPrimary(cluster: C): Promise<string | null>;
+  /** a node's part: the PostgreSQL tools ask pg_is_in_recovery(); Pgpool-II asks the watchdog (pcp) */
+  roleOf(cluster: C, node: string): Promise<NodeRole>;
   /** where a client of this tool reaches an endpoint node (the write client): PostgreSQL, pgbouncer or pgpool */
   clientTarget(cluster: C, node: string): ClientTarget;
   /** the cluster's PostgreSQL servers (polled by the write client's tracker, named in its acknowledgements) */
@@ -60,7 +79,13 @@ export interface ToolDrill<T extends DrillTool, C extends RepmgrCluster | Patron
   readonly scenarios: Readonly<Record<string, ScenarioFn<C>>>;
 }
 
-export type ToolDrillOf = ToolDrill<'repmgr', RepmgrCluster> | ToolDrill<'patroni', PatroniCluster>;
+export type ToolDrillOf = ToolDrill<'repmgr', RepmgrCluster> | ToolDrill<'patroni', PatroniCluster> | ToolDrill<'keepalived', KeepalivedCluster>;
+
+/** The PostgreSQL tools' part of a node: pg_is_in_recovery(). */
+export async function pgRole(cluster: { inRecovery(node: string): Promise<boolean | null> }, node: string): Promise<NodeRole> {
+  const r = await cluster.inRecovery(node);
+  return r === null ? null : r ? 'other' : 'primary';
+}
 
 /** A client of repmgr / Patroni connects to the node's PostgreSQL on 127.0.0.1. */
 export function postgresTarget(nodes: readonly NodeInfo[], node: string): ClientTarget {
@@ -74,10 +99,15 @@ export function waitFor<T, C>(ctx: ScenarioContext<C>, what: string, deadlineMs:
   return waitUntil(what, fn, deadlineMs, { intervalMs, signal: ctx.signal });
 }
 
-/** pg_is_in_recovery() of every node: the single node out of recovery, or null (none or several). */
-export async function solePrimary<C extends { inRecovery(node: string): Promise<boolean | null> }>(ctx: ScenarioContext<C>): Promise<{ primary: string | null; states: Record<string, boolean | null> }> {
+/** Every node's part ({@link NodeRole}): the single `primary`, or null (none or several); `states` as in recovery or not. */
+export async function solePrimary<C>(ctx: ScenarioContext<C>): Promise<{ primary: string | null; states: Record<string, boolean | null> }> {
   const states: Record<string, boolean | null> = {};
-  await Promise.all(ctx.names.map(async (n) => (states[n] = await ctx.cluster.inRecovery(n))));
+  await Promise.all(
+    ctx.names.map(async (n) => {
+      const role = await ctx.roleOf(n);
+      states[n] = role === null ? null : role !== 'primary';
+    }),
+  );
   const primaries = ctx.names.filter((n) => states[n] === false);
   return { primary: primaries.length === 1 ? primaries[0]! : null, states };
 }
@@ -96,7 +126,7 @@ export function journalSince<C>(ctx: ScenarioContext<C>, t0: number): (ApiJourna
  * read it back; Route 53 waited for INSYNC), `node` alone answers pg_is_in_recovery() = false and every mechanism
  * points at it in the local endpoint. Returns when the actuator recorded it (`endpoint.at`) and when the drill read it.
  */
-export async function verifyConverged<C extends { inRecovery(node: string): Promise<boolean | null> }>(ctx: ScenarioContext<C>, node: string, epoch: number): Promise<{ at: number; seenAt: number }> {
+export async function verifyConverged<C>(ctx: ScenarioContext<C>, node: string, epoch: number): Promise<{ at: number; seenAt: number }> {
   const deadlineMs = ctx.insyncMaxMs + 60_000;
   const status = await waitFor(ctx, `the endpoint status converged for epoch ${epoch} on ${node}`, deadlineMs, async () => {
     const seen = ctx.obs.statuses.find((s) => s.epoch === epoch && s.phase === 'converged');
@@ -118,7 +148,7 @@ export async function verifyConverged<C extends { inRecovery(node: string): Prom
  * No move: the status API (read after this call began) says the current epoch is converged on `node`, it alone is out
  * of recovery and every mechanism points at it. Returns when that was checked.
  */
-export async function verifyStayed<C extends { inRecovery(node: string): Promise<boolean | null> }>(ctx: ScenarioContext<C>, node: string): Promise<number> {
+export async function verifyStayed<C>(ctx: ScenarioContext<C>, node: string): Promise<number> {
   const start = Date.now();
   await waitFor(ctx, `${node} verified (status converged on it, the only primary, every mechanism on it)`, 30_000, async () => {
     const last = ctx.obs.statuses.at(-1);
@@ -170,7 +200,7 @@ export interface MoveOptions {
  * records when Route 53 had the writer change INSYNC — apart, since the writer answers the new address from the
  * moment the change is accepted.
  */
-export async function measureMove<C extends { inRecovery(node: string): Promise<boolean | null> }>(ctx: ScenarioContext<C>, rec: ScenarioRecorder, result: DrillScenarioResult, opts: MoveOptions): Promise<string> {
+export async function measureMove<C>(ctx: ScenarioContext<C>, rec: ScenarioRecorder, result: DrillScenarioResult, opts: MoveOptions): Promise<string> {
   const t0 = rec.action(opts.detail);
   const actionDone = opts.action();
   let actionError: unknown = null;
