@@ -44,6 +44,8 @@ export interface FleetSweepReport {
   /** Set when the deadline ended the sweep early: the last cluster done (the next sweep starts after it). */
   next: string | null;
   ms: number;
+  /** Where the time went, ms: listing, reading the clusters' state, the batched AWS reads, comparing, converging. */
+  phases: { list: number; load: number; observe: number; compare: number; repair: number };
 }
 
 export interface FleetSweepDeps {
@@ -113,7 +115,9 @@ export async function sweepFleet(deps: FleetSweepDeps, options: FleetSweepOption
     calls: {},
     next: null,
     ms: 0,
+    phases: { list: 0, load: 0, observe: 0, compare: 0, repair: 0 },
   };
+  report.phases.list = Date.now() - started;
   let slowestShardMs = 0;
   for (let i = 0; i < names.length; i += shardSize) {
     if (options.deadline !== undefined && report.shards > 0 && Date.now() + slowestShardMs * 1.5 > options.deadline) {
@@ -121,7 +125,7 @@ export async function sweepFleet(deps: FleetSweepDeps, options: FleetSweepOption
       break;
     }
     const shardStarted = Date.now();
-    const results = await sweepShard(deps, names.slice(i, i + shardSize), concurrency, options.inFlightMs, report.calls);
+    const results = await sweepShard(deps, names.slice(i, i + shardSize), concurrency, options.inFlightMs, report.calls, report.phases);
     slowestShardMs = Math.max(slowestShardMs, Date.now() - shardStarted);
     report.shards++;
     for (const r of results) {
@@ -137,8 +141,15 @@ export async function sweepFleet(deps: FleetSweepDeps, options: FleetSweepOption
   return report;
 }
 
-async function sweepShard(deps: FleetSweepDeps, names: string[], concurrency: number, inFlightMs: number, calls: CallCounts): Promise<ClusterSweepResult[]> {
+async function sweepShard(deps: FleetSweepDeps, names: string[], concurrency: number, inFlightMs: number, calls: CallCounts, phases: FleetSweepReport['phases']): Promise<ClusterSweepResult[]> {
+  let mark = Date.now();
+  const lap = (phase: keyof FleetSweepReport['phases']) => {
+    const now = Date.now();
+    phases[phase] += now - mark;
+    mark = now;
+  };
   const loaded = await mapLimit(names, concurrency, (name) => deps.store.loadCluster(name));
+  lap('load');
   const results = new Map<string, ClusterSweepResult>();
   const members: LoadedCluster[] = [];
   names.forEach((name, i) => {
@@ -153,6 +164,7 @@ async function sweepShard(deps: FleetSweepDeps, names: string[], concurrency: nu
 
   const observedAt = deps.now().getTime();
   const observation = await deps.observer.observe(members.map((m) => ({ config: m.record.config, nodes: m.nodes })));
+  lap('observe');
 
   // Compare every cluster in memory: the actuators in plan mode, their reads answered from the batched observation.
   const planned = await mapLimit(members, concurrency, async (m) => {
@@ -169,10 +181,12 @@ async function sweepShard(deps: FleetSweepDeps, names: string[], concurrency: nu
     return { result: { ...base, outcome: 'in_place' as const, drift }, act: drift > 0 || failed > 0 || state.appliedEpoch < state.epoch };
   });
 
+  lap('compare');
   const toAct = planned.filter((p) => p.act).map((p) => p.result);
   for (const p of planned) if (!p.act) results.set(p.result.cluster, p.result);
   const acted = await mapLimit(toAct, concurrency, (found) => repair(deps, observation, found, observedAt, inFlightMs));
   for (const r of acted) results.set(r.cluster, r);
+  lap('repair');
   for (const [action, n] of Object.entries(observation.calls())) calls[action] = (calls[action] ?? 0) + n;
   return names.map((n) => results.get(n)!);
 }
