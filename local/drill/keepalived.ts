@@ -65,6 +65,10 @@ export class KeepalivedCluster {
   get baseDir(): string {
     return this.repmgr.baseDir;
   }
+  /** The network namespaces (nodes, bridge, the root namespace's name), deleted by destroy(). */
+  get namespaces(): string[] {
+    return this.net.namespaces;
+  }
   /** The VIP keepalived moves between the namespaces (it exists nowhere else). */
   get vip(): string {
     return this.net.vip;

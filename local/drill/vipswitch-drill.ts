@@ -118,6 +118,7 @@ async function runWith<T extends DrillTool, C extends DrillCluster>(drill: ToolD
     const cluster = await drill.build({ hook: hookWiring(root, stack, reg), log: options.log, label: `${tool} ${reg.name}` });
     built = cluster;
     result.baseDir = cluster.baseDir;
+    if (cluster.namespaces) result.namespaces = [...cluster.namespaces];
     const nodes = drill.nodes(cluster);
     const initial = await drill.initialPrimary(cluster);
     if (!initial) throw new Error('the new cluster has no primary');

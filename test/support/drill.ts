@@ -133,4 +133,6 @@ export function expectTornDown(result: DrillResult): void {
   expect(result.baseDir).toMatch(/vipswitch-drill-/);
   expect(processesOf(result.baseDir!)).toEqual([]);
   expect(existsSync(result.baseDir!)).toBe(false);
+  // the network namespaces a keepalived drill made are gone (their veths and bridge with them)
+  for (const ns of result.namespaces ?? []) expect({ ns, exists: existsSync(`/run/netns/${ns}`) }).toEqual({ ns, exists: false });
 }

@@ -8,7 +8,8 @@
  */
 import { describeView, endpointView, pointsAt } from '../../endpoint-view';
 import type { LocalStack } from '../../stack';
-import type { NodeFacts } from '../../../shared/domain/event';
+import { isPgpoolFacts, type EventFacts } from '../../../shared/domain/event';
+import { describeWatchdogFacts } from '../../../shared/domain/watchdog-info';
 import { AbortedError, Timeline, errMsg, waitUntil } from '../util';
 import type { DrillPage } from './drill-types';
 import { HOSTED_ZONE, type Registration } from './register-drill-cluster';
@@ -26,7 +27,7 @@ export interface ApiJournalEntry {
   reason: string;
   epoch: number | null;
   source: string;
-  facts: NodeFacts | null;
+  facts: EventFacts | null;
 }
 
 /** The status API's `endpoint`: where the actuator stands for an epoch. */
@@ -160,7 +161,12 @@ export class DrillObserver {
       const at = Date.parse(e.receivedAt);
       this.journal.push({ ...e, at });
       const f = e.facts;
-      const facts = f === null ? 'facts null' : `${f.inRecovery ? 'in recovery' : 'OUT of recovery'}, timeline ${f.timeline ?? '?'}`;
+      const facts =
+        f === null
+          ? 'facts null'
+          : isPgpoolFacts(f)
+            ? `watchdog: ${describeWatchdogFacts(f.watchdog)}${f.watchdog.token !== null ? `, token ${f.watchdog.token}` : ''}`
+            : `${f.inRecovery ? 'in recovery' : 'OUT of recovery'}, timeline ${f.timeline ?? '?'}`;
       this.tl.logAt(at, `journal: ${e.node} ${e.type} (${facts}) → ${e.outcome}${e.epoch !== null ? ` epoch ${e.epoch}` : ''} — ${e.reason}`);
     }
     this.journal.sort((a, b) => a.at - b.at);

@@ -3,7 +3,7 @@
  */
 import type { MsRange } from '../../aws-endpoint/index';
 import type { LocalStack } from '../../stack';
-import type { NodeFacts } from '../../../shared/domain/event';
+import type { EventFacts } from '../../../shared/domain/event';
 import type { ClientWindow } from './write-client';
 
 export type DrillTool = 'repmgr' | 'patroni' | 'keepalived' | 'pgpool';
@@ -44,7 +44,7 @@ export interface DrillJournalLine {
   outcome: string;
   reason: string;
   epoch: number | null;
-  facts: NodeFacts | null;
+  facts: EventFacts | null;
 }
 
 export interface DrillPage {
@@ -125,6 +125,8 @@ export interface DrillResult {
   latency: { profile: DrillLatency; insyncMs: MsRange } | null;
   /** the real cluster's base dir (removed by the teardown) */
   baseDir?: string;
+  /** the network namespaces the cluster made (deleted by the teardown) */
+  namespaces?: string[];
   scenarios: DrillScenarioResult[];
   /** the write client over the whole drill: writes, acknowledged, acknowledged by a non-primary (must be 0), psql connections */
   client?: { writes: number; acknowledged: number; nonPrimaryAcks: number; connections: number };

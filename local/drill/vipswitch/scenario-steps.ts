@@ -3,7 +3,7 @@
  * Route 53 INSYNC, the promote hook's call), checking that the endpoint stayed, a rejoin that must not move it.
  */
 import type { LocalStack } from '../../stack';
-import type { VipEvent } from '../../../shared/domain/event';
+import { isPgpoolFacts, type VipEvent } from '../../../shared/domain/event';
 import type { HookWiring, NodeInfo } from '../hook';
 import type { KeepalivedCluster } from '../keepalived';
 import type { PatroniCluster } from '../patroni';
@@ -20,6 +20,8 @@ import type { ClientTarget, PgServer, WriteClient } from './write-client';
 /** What the runner needs of any tool's cluster class. */
 export interface DrillCluster {
   readonly baseDir: string;
+  /** the network namespaces the cluster made (keepalived), deleted by destroy() */
+  readonly namespaces?: readonly string[];
   collectLogs(destDir: string): Promise<string[]>;
   destroy(): Promise<void>;
 }
@@ -205,28 +207,54 @@ export async function measureMove<C>(ctx: ScenarioContext<C>, rec: ScenarioRecor
   const actionDone = opts.action();
   let actionError: unknown = null;
   actionDone.catch((e) => (actionError = e));
+  const newPrimary = await followMove(ctx, rec, result, { from: opts.from, since: t0, newPrimary: opts.newPrimary, detect: opts.detect, failed: () => actionError });
+  await actionDone;
+  await opts.settle();
+  return newPrimary;
+}
+
+export interface FollowOptions {
+  from: string;
+  /** look for the move and its claim from this moment on (the scenario's times stay relative to its action) */
+  since: number;
+  newPrimary: () => Promise<string>;
+  detect: boolean;
+  /** an error that ends the wait for the move at once (the action failed) */
+  failed?: () => unknown;
+}
+
+/**
+ * The move after `since`: waits for the endpoint to point at a node other than `from` (`moved`), checks it is the
+ * new primary, reads the accepted claim (`committed`) and the promote hook's log, waits for the status API to say
+ * converged (`verified`), and the writer's Route 53 change INSYNC. Sets `ctx.primary`.
+ */
+export async function followMove<C>(ctx: ScenarioContext<C>, rec: ScenarioRecorder, result: DrillScenarioResult, opts: FollowOptions): Promise<string> {
+  const t0 = rec.t0;
+  const since = opts.since;
   const moved = await waitFor(ctx, `the endpoint to leave ${opts.from}`, 90_000, () => {
-    if (actionError) throw new FatalWaitError(`action failed: ${errMsg(actionError)}`);
+    const failed = opts.failed?.();
+    if (failed) throw new FatalWaitError(`action failed: ${errMsg(failed)}`);
     ctx.obs.sample();
-    return ctx.obs.changes.find((c) => c.at >= t0 && c.target !== null && c.target !== opts.from);
+    return ctx.obs.changes.find((c) => c.at >= since && c.target !== null && c.target !== opts.from);
   });
   const newPrimary = await opts.newPrimary();
   if (moved.target !== newPrimary) throw new Error(`the endpoint moved to ${moved.target}, but the new primary is ${newPrimary}`);
-  const claim = await waitFor(ctx, `the accepted claim of ${newPrimary} in the journal`, 15_000, () => journalSince(ctx, t0).find((e) => e.node === newPrimary && e.outcome === 'accepted'), 100);
+  const claim = await waitFor(ctx, `the accepted claim of ${newPrimary} in the journal`, 15_000, () => journalSince(ctx, since).find((e) => e.node === newPrimary && e.outcome === 'accepted'), 100);
   if (claim.epoch === null) throw new Error(`the accepted claim ${claim.eventId} has no epoch`);
   const event = await storedEvent(ctx, claim.eventId);
   const hook = hookTime(event, claim.at);
   // detection: the first entry about the failure, as it happened before the winning hook call
-  for (const e of opts.detect ? journalSince(ctx, t0).filter((j) => DETECTION.test(j.type) && j.at <= claim.at) : []) {
+  for (const e of opts.detect ? journalSince(ctx, since).filter((j) => DETECTION.test(j.type) && j.at <= claim.at) : []) {
     const dt = hookTime(await storedEvent(ctx, e.eventId), e.at);
     if (dt.at > hook.at) break;
-    rec.add('detection', Math.max(dt.at, t0), e.node, `${e.type} (${dt.from})`);
+    rec.add('detection', Math.max(dt.at, since), e.node, `${e.type} (${dt.from})`);
     break;
   }
   // the hook logs its outcome once it has the answer: a moment after the commit
   const call = await waitFor(ctx, `${newPrimary}'s hook to log the answer to ${claim.eventId}`, 15_000, async () => hookCallEvidence(await readHookLog(hookLogFile(ctx.nodeInfo(newPrimary))), claim.eventId, event), 100);
   result.promoteHook = { node: newPrimary, eventId: claim.eventId, type: claim.type, status: call.status, code: call.code, postMs: call.postMs, heldMs: call.heldMs, heldFrom: call.heldFrom };
-  rec.add('promote hook', hook.at, newPrimary, `${claim.type} (${hook.from}; timeline ${claim.facts?.timeline ?? '?'})`);
+  const ordering = isPgpoolFacts(claim.facts) ? `leadership token ${claim.facts.watchdog.token ?? '?'}` : `timeline ${claim.facts?.timeline ?? '?'}`;
+  rec.add('promote hook', hook.at, newPrimary, `${claim.type} (${hook.from}; ${ordering})`);
   rec.add('committed', claim.at, newPrimary, `epoch ${claim.epoch}; the hook got ${call.status ?? '?'} ${call.code ?? '?'}`);
   rec.add('moved', moved.at, newPrimary, `every mechanism on ${newPrimary}, ${((moved.at - claim.at) / 1000).toFixed(3)} s after the commit`);
   const verified = await verifyConverged(ctx, newPrimary, claim.epoch);
@@ -242,8 +270,6 @@ export async function measureMove<C>(ctx: ScenarioContext<C>, rec: ScenarioRecor
   ctx.primary = newPrimary;
   result.timeline = rec.steps;
   for (const line of formatScenarioSummary(result)) rec.note(line);
-  await actionDone;
-  await opts.settle();
   return newPrimary;
 }
 
