@@ -7,16 +7,16 @@ import * as path from 'node:path';
 import { PG_BIN, LOOPBACK, PgRunner, mkdirOwned, postgresUser, writeOwned, waitUntil } from './util';
 
 export interface NodeInfo {
-  /** node1.. (repmgr) or pg1.. (Patroni) */
+  /** node1.. (repmgr, keepalived), pg1.. (Patroni) or pgpool1.. (Pgpool-II members) */
   name: string;
   /** 1-based; the repmgr node_id */
   id: number;
-  /** PostgreSQL TCP port on 127.0.0.1 */
+  /** PostgreSQL TCP port on 127.0.0.1 (a Pgpool-II member: its pgpool's port, where clients connect) */
   port: number;
   dataDir: string;
   /** `<base>/<name>`: configs, logs, pid files, hook.json */
   dir: string;
-  kind: 'repmgr' | 'patroni';
+  kind: 'repmgr' | 'patroni' | 'pgpool';
   /** the cluster's base dir (`<tmpdir>/vipswitch-drill-XXXXXX`), owned by postgres */
   baseDir: string;
   /** Patroni REST API port (Patroni members only) */

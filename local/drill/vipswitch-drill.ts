@@ -29,6 +29,7 @@ import { ScenarioRecorder } from './vipswitch/drill-report';
 import { DRILL_SCENARIOS, checkScenarioOrder, type DrillResult, type DrillScenarioResult, type DrillTool, type VipswitchDrillOptions } from './vipswitch/drill-types';
 import { patroniDrill } from './vipswitch/patroni-drill';
 import { keepalivedDrill } from './vipswitch/keepalived-drill';
+import { pgpoolDrill } from './vipswitch/pgpool-drill';
 import { hookWiring, registerDrillCluster } from './vipswitch/register-drill-cluster';
 import { repmgrDrill } from './vipswitch/repmgr-drill';
 import { solePrimary, type DrillCluster, type ScenarioContext, type ToolDrill } from './vipswitch/scenario-steps';
@@ -67,7 +68,7 @@ export async function runVipswitchDrill(options: VipswitchDrillOptions): Promise
     case 'keepalived':
       return runWith(keepalivedDrill, options, scenarios);
     case 'pgpool':
-      throw new Error('the pgpool drill is not wired yet');
+      return runWith(pgpoolDrill, options, scenarios);
   }
 }
 

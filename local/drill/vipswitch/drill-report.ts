@@ -85,17 +85,22 @@ export function formatDrillTable(result: DrillResult): string {
     let hook = at(s, 'promote hook');
     let committed = sec(at(s, 'committed'));
     let notes = movedAway ? `${s.from} -> ${s.to}` : `endpoint stayed on ${s.to}`;
+    // a refused claim takes the hook / committed columns unless the scenario also moved the endpoint (then in the notes)
     if (s.staleClaim) {
-      hook = at(s, 'stale claim hook');
       const rejected = at(s, 'rejected');
-      committed = rejected === undefined ? '-' : `409 ${sec(rejected)}`;
-      notes = `stale claim of ${s.staleClaim.node} (timeline ${s.staleClaim.claimedTimeline ?? '?'}) answered ${s.staleClaim.status} ${s.staleClaim.code}, paged ${sec(at(s, 'paged'))}; ${notes}`;
+      if (!s.promoteHook) {
+        hook = at(s, 'stale claim hook');
+        committed = rejected === undefined ? '-' : `409 ${sec(rejected)}`;
+      }
+      notes = `stale claim of ${s.staleClaim.node} (timeline ${s.staleClaim.claimedTimeline ?? '?'}) answered ${s.staleClaim.status} ${s.staleClaim.code}${s.promoteHook ? ` at ${sec(rejected)}` : ''}, paged ${sec(at(s, 'paged'))}; ${notes}`;
     } else if (s.refusedClaim) {
       const r = s.refusedClaim;
-      hook = at(s, r.outcome === 'role_disagreement' ? 'disagreement hook' : 'unverified claim hook');
       const refused = at(s, r.outcome === 'role_disagreement' ? 'refused' : 'rejected');
-      committed = refused === undefined ? '-' : `${r.status ?? '?'} ${sec(refused)}`;
-      notes = `${r.type} of ${r.node} refused (${r.outcome}; answered ${r.status ?? '?'} ${r.code ?? '?'}), paged ${sec(at(s, 'paged'))}; ${notes}`;
+      if (!s.promoteHook) {
+        hook = at(s, r.outcome === 'role_disagreement' ? 'disagreement hook' : 'unverified claim hook');
+        committed = refused === undefined ? '-' : `${r.status ?? '?'} ${sec(refused)}`;
+      }
+      notes = `${r.type} of ${r.node} refused (${r.outcome}; answered ${r.status ?? '?'} ${r.code ?? '?'}${s.promoteHook ? ` at ${sec(refused)}` : ''}), paged ${sec(at(s, 'paged'))}; ${notes}`;
     } else if (s.name === 'split-brain') {
       notes = `no stale claim recorded; ${notes}`;
     }

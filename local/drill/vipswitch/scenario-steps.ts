@@ -7,6 +7,7 @@ import { isPgpoolFacts, type VipEvent } from '../../../shared/domain/event';
 import type { HookWiring, NodeInfo } from '../hook';
 import type { KeepalivedCluster } from '../keepalived';
 import type { PatroniCluster } from '../patroni';
+import type { PgpoolCluster } from '../pgpool';
 import type { RepmgrCluster } from '../repmgr';
 import { FatalWaitError, errMsg, waitUntil, type Timeline } from '../util';
 import type { DrillObserver, ApiJournalEntry, ObservedRoute53Change } from './drill-observer';
@@ -81,7 +82,7 @@ export interface ToolDrill<T extends DrillTool, C extends DrillCluster> {
   readonly scenarios: Readonly<Record<string, ScenarioFn<C>>>;
 }
 
-export type ToolDrillOf = ToolDrill<'repmgr', RepmgrCluster> | ToolDrill<'patroni', PatroniCluster> | ToolDrill<'keepalived', KeepalivedCluster>;
+export type ToolDrillOf = ToolDrill<'repmgr', RepmgrCluster> | ToolDrill<'patroni', PatroniCluster> | ToolDrill<'keepalived', KeepalivedCluster> | ToolDrill<'pgpool', PgpoolCluster>;
 
 /** The PostgreSQL tools' part of a node: pg_is_in_recovery(). */
 export async function pgRole(cluster: { inRecovery(node: string): Promise<boolean | null> }, node: string): Promise<NodeRole> {

@@ -135,6 +135,8 @@ export class WriteClient {
   private readonly stopper = new AbortController();
   private loops: Promise<void>[] = [];
   private seq = 0;
+  /** connections of sessions already closed (the endpoint moved away from their node) */
+  private retired = 0;
   private lastState = '';
   private readonly intervalMs: number;
   private readonly timeoutMs: number;
@@ -147,7 +149,7 @@ export class WriteClient {
 
   /** psql processes started so far (client and tracker): one per connection. */
   get connections(): number {
-    return [...this.sessions.values(), ...this.trackers.values()].reduce((n, s) => n + s.spawned, 0);
+    return [...this.sessions.values(), ...this.trackers.values()].reduce((n, s) => n + s.spawned, this.retired);
   }
 
   start(): void {
@@ -184,6 +186,7 @@ export class WriteClient {
     } else {
       for (const [node, s] of this.sessions) {
         if (node === via) continue;
+        this.retired += s.spawned;
         void s.close('the endpoint moved');
         this.sessions.delete(node);
       }
