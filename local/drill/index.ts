@@ -7,3 +7,8 @@ export type { LogFn, ProcInfo, TimingEntry } from './util';
 export { PatroniCluster } from './patroni';
 export type { PatroniClusterOptions, PatroniDcsTiming, PatroniMemberStatus } from './patroni';
 export { runDrillCli } from './cli';
+export { KeepalivedCluster, PGBOUNCER_DB } from './keepalived';
+export type { KeepalivedClusterOptions } from './keepalived';
+export { PgpoolCluster } from './pgpool';
+export type { PgpoolClusterOptions } from './pgpool';
+export { NetnsLab } from './netns';

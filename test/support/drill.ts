@@ -77,7 +77,8 @@ export function expectMoved(s: DrillScenarioResult, maxVerifiedMs: number): void
   expect(moved! - committed!).toBeLessThan(10_000);
   expect(verified).toBeLessThan(maxVerifiedMs);
   const claim = s.journal.find((j) => j.node === s.to && j.outcome === 'accepted');
-  expect(claim?.facts).toMatchObject({ inRecovery: false });
+  // a PostgreSQL primary's claim is out of recovery; a Pgpool-II claim comes from the quorum-backed watchdog leader
+  expect(claim?.facts).toMatchObject(claim?.facts && 'watchdog' in claim.facts ? { watchdog: { leader: true, quorum: true, escalated: true } } : { inRecovery: false });
   // the hook of the new primary was answered 202 accepted (no actions in the answer: the move came after it)
   expect(s.promoteHook).toMatchObject({ node: s.to, status: 202, code: 'accepted' });
   // Route 53: the writer change was submitted after the commit and went INSYNC after the profile's delay (reported
