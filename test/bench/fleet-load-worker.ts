@@ -18,8 +18,13 @@ export interface LoadPlan {
   clusters: { name: string; nodes: { name: string; id: number; key: string }[] }[];
   /** Events to send in all. */
   total: number;
-  /** Clusters sending at once. */
+  /** Clusters sending at once (at most). */
   concurrency: number;
+  /**
+   * Open loop: send at this rate (events a second) whatever the answers' pace, instead of as fast as the answers come
+   * (closed loop, the default). Shows the latency of a load the stack can carry, apart from queueing at saturation.
+   */
+  ratePerSecond?: number;
   /** Shares of claims and re-assertions (the rest informational), 0..1. */
   mix: { claims: number; reassertions: number };
   seed: number;
@@ -94,17 +99,35 @@ async function main(): Promise<void> {
     }
   };
 
-  await Promise.all(
-    Array.from({ length: plan.concurrency }, async () => {
-      while (sent < plan.total) {
-        const cluster = queue.shift();
-        if (!cluster) return;
-        sent++;
-        await one(cluster);
+  if (plan.ratePerSecond) {
+    // Open loop: one event every 1/rate s, on a cluster with nothing in flight (each cluster's events stay in order).
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; i < plan.total; i++) {
+      const due = started + (i * 1000) / plan.ratePerSecond;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      while (queue.length === 0) await Promise.race(inFlight);
+      const cluster = queue.shift()!;
+      const p: Promise<void> = one(cluster).then(() => {
         queue.push(cluster);
-      }
-    }),
-  );
+        inFlight.splice(inFlight.indexOf(p), 1);
+      });
+      inFlight.push(p);
+    }
+    await Promise.all(inFlight);
+  } else {
+    await Promise.all(
+      Array.from({ length: plan.concurrency }, async () => {
+        while (sent < plan.total) {
+          const cluster = queue.shift();
+          if (!cluster) return;
+          sent++;
+          await one(cluster);
+          queue.push(cluster);
+        }
+      }),
+    );
+  }
   const result: LoadResult = { samples, wallMs: performance.now() - started, errors: errors.slice(0, 20) };
   process.stdout.write(JSON.stringify(result));
 }

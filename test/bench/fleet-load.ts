@@ -39,10 +39,12 @@ export interface LoadReport {
    * the cluster's Query (authenticate) and the event's TransactWriteItems (replay guard, event id, journal entry).
    */
   store: { queryPerSecond: number; transactWritePerSecond: number };
+  /** The same mix sent open loop at a fixed rate below saturation: the latency of a load the stack carries. */
+  steady: { ratePerSecond: number; events: number; eventsPerSecond: number; latency: Summary | null } | null;
   errors: string[];
 }
 
-export async function benchLoad(options: { root: string; clusters: number; events: number; concurrency: number; mix: LoadPlan['mix']; progress?: (text: string) => void; log?: (line: string) => void }): Promise<LoadReport> {
+export async function benchLoad(options: { root: string; clusters: number; events: number; concurrency: number; mix: LoadPlan['mix']; steadyRate?: number; progress?: (text: string) => void; log?: (line: string) => void }): Promise<LoadReport> {
   const progress = options.progress ?? (() => undefined);
   progress('P4: starting the local stack…');
   const stack: LocalStack = await startTestStack({}, { latency: 'instant', ...(options.log ? { log: options.log } : {}) });
@@ -75,6 +77,18 @@ export async function benchLoad(options: { root: string; clusters: number; event
     const drainStarted = performance.now();
     await stack.trigger.idle();
     const drainMs = performance.now() - drainStarted;
+    let steady: LoadReport['steady'] = null;
+    // Below saturation: the given rate, else half of what the closed loop just carried.
+    const steadyRate = options.steadyRate ?? Math.max(1, Math.round(result.samples.length / (result.wallMs / 1000) / 2));
+    if (steadyRate > 0) {
+      progress(`P4: the same mix at ${steadyRate} events/s, open loop…`);
+      const steadyFile = join(dir, 'steady.json');
+      const events = Math.round(steadyRate * 20);
+      await writeFile(steadyFile, JSON.stringify({ ...plan, total: events, ratePerSecond: steadyRate, seed: 7 }));
+      const result = await load(steadyFile);
+      await stack.trigger.idle();
+      steady = { ratePerSecond: steadyRate, events: result.samples.length, eventsPerSecond: round1(result.samples.length / (result.wallMs / 1000)), latency: summarize(result.samples.map((s) => s.ms)) };
+    }
     progress('P4: the same load on a path no route takes (the API host alone)…');
     const floorFile = join(dir, 'floor.json');
     await writeFile(floorFile, JSON.stringify({ ...plan, eventsUrl: `${stack.apiUrl}/v1/floor`, total: Math.min(options.events, 3000) }));
@@ -100,6 +114,7 @@ export async function benchLoad(options: { root: string; clusters: number; event
       actuations: { invocations: stack.trigger.stats().invocations - invocationsBefore, drainMs: round1(drainMs) },
       floor: { eventsPerSecond: round1(floor.samples.length / (floor.wallMs / 1000)), latency: summarize(floor.samples.map((s) => s.ms)) },
       store,
+      steady,
       errors: result.errors,
     };
   } finally {
@@ -146,6 +161,7 @@ export function formatLoad(r: LoadReport, targets: { eventsPerSecond: number; p9
   }
   lines.push(`throughput ${r.eventsPerSecond} events/s over ${round1(r.wallMs / 1000)} s; the actuator ran ${r.actuations.invocations} times and drained ${r.actuations.drainMs} ms after the load${r.errors.length ? `; ${r.errors.length} request error(s): ${r.errors[0]}` : ''}`);
   lines.push(`the API host alone (same load, a path no route takes: no store, no signature): ${r.floor.eventsPerSecond} requests/s, p50 ${r.floor.latency?.p50} ms, p99 ${r.floor.latency?.p99} ms`);
+  if (r.steady) lines.push(`the same mix at a steady ${r.steady.ratePerSecond} events/s (open loop, ${r.steady.events} events): p50 ${r.steady.latency?.p50} ms, p99 ${r.steady.latency?.p99} ms, max ${r.steady.latency?.max} ms`);
   lines.push(`DynamoDB Local alone, ${r.concurrency} at a time from this process: the ingest's Query ${r.store.queryPerSecond}/s, its TransactWriteItems ${r.store.transactWritePerSecond}/s`);
   lines.push(
     `targets: ≥ ${targets.eventsPerSecond} events/s: ${r.eventsPerSecond} ${r.eventsPerSecond >= targets.eventsPerSecond ? 'PASS' : 'MISS'}; p99 ≤ ${targets.p99Ms} ms: ${r.latency?.p99} ms ${(r.latency?.p99 ?? Infinity) <= targets.p99Ms ? 'PASS' : 'MISS'}`,

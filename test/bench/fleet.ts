@@ -9,6 +9,8 @@
  *
  * Environment: BENCH_FLEET=p5,p4,cold (which parts, default all), BENCH_FLEET_CLUSTERS (1000), BENCH_DRIFT_PERCENT (1),
  * BENCH_P5_RUNS (3), BENCH_P5_WARMUPS (2), BENCH_P4_CLUSTERS (100), BENCH_P4_EVENTS (6000), BENCH_P4_CONCURRENCY (32),
+ * BENCH_P4_STEADY_RATE (the mix again, open loop at that rate, for the latency below saturation; default half of
+ * what the closed loop carried),
  * BENCH_COLD_RUNS (7), VIPSWITCH_STACK_LOG=<file>.
  * Writes bench/results/fleet-latest.json and bench/results/fleet-<time>.json.
  */
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
   if (parts.has('p4')) {
     await attempt('P4', async () => {
       const claims = 0.1;
-      report.p4 = await benchLoad({ root, clusters: count('BENCH_P4_CLUSTERS', 100), events: count('BENCH_P4_EVENTS', 6000), concurrency: count('BENCH_P4_CONCURRENCY', 32), mix: { claims, reassertions: 0.3 }, progress, log });
+      report.p4 = await benchLoad({ root, clusters: count('BENCH_P4_CLUSTERS', 100), events: count('BENCH_P4_EVENTS', 6000), concurrency: count('BENCH_P4_CONCURRENCY', 32), mix: { claims, reassertions: 0.3 }, ...(process.env.BENCH_P4_STEADY_RATE ? { steadyRate: count('BENCH_P4_STEADY_RATE', 1) } : {}), progress, log });
       progress('');
       console.log(`\n${formatLoad(report.p4, TARGETS.p4)}`);
     });
