@@ -21,7 +21,7 @@ const schema = z.object({
   RECONCILE_ROUTE53_PER_SECOND: rate(d.route53.ratePerSecond),
   RECONCILE_ROUTE53_BURST: burst(d.route53.burst),
   RECONCILE_SHARD_SIZE: z.coerce.number().int().min(1).max(1000).default(1000),
-  RECONCILE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(16),
+  RECONCILE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(32),
 });
 const parsed = schema.safeParse(process.env);
 if (!parsed.success) throw new Error(`vipswitch reconcile: bad environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);

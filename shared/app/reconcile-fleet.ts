@@ -60,7 +60,7 @@ export interface FleetSweepOptions {
   inFlightMs: number;
   /** Clusters observed together: one batched read covers a shard (default 1000, EC2's id list per call). */
   shardSize?: number;
-  /** Store reads and convergences in flight at once (default 16). */
+  /** Store reads and convergences in flight at once (default 16; the reconcile Lambda sets RECONCILE_CONCURRENCY, 32). */
   concurrency?: number;
   /** Start after this cluster (the previous, unfinished sweep's `next`). */
   after?: string | null;
