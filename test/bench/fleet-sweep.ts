@@ -100,15 +100,16 @@ export async function benchSweep(options: { clusters: number; driftPercent: numb
 export function formatSweep(r: SweepReport, targets: { calls: number; wallMs: number }): string {
   const lines = [
     `== P5 reconcile sweep: ${r.clusters} clusters × 3 route tables + 1 Elastic IP + 1 A record, ${r.driftPercent} % of the clusters drifted per run (seeded and converged in ${round1(r.seedMs / 1000)} s) ==`,
-    `${'sweep'.padEnd(28)} ${'wall'.padStart(8)} ${'Describe/List'.padStart(14)} ${'mutations'.padStart(10)} ${'found'.padStart(6)} ${'repaired'.padStart(9)} ${'verified'.padStart(9)}  phases (list/load/observe/compare/repair ms)`,
+    `${'sweep'.padEnd(28)} ${'wall'.padStart(8)} ${'Describe/List'.padStart(14)} ${'mutations'.padStart(10)} ${'pages'.padStart(6)} ${'found'.padStart(6)} ${'repaired'.padStart(9)} ${'verified'.padStart(9)}  phases (list/load/observe/compare/repair ms)`,
   ];
   for (const s of [...r.warmUps, ...r.runs]) {
+    // EC2 and Route 53 changes; the pages (SNS Publish) are counted apart.
     const mutations = Object.entries(s.calls)
-      .filter(([a]) => !/^(Describe|List|Get)/.test(a))
+      .filter(([a]) => !/^(Describe|List|Get|Publish)/.test(a))
       .reduce((n, [, k]) => n + k, 0);
     const p = (s.answer as { phases?: Record<string, number> }).phases ?? {};
     lines.push(
-      `${s.label.padEnd(28)} ${`${round1(s.wallMs / 1000)} s`.padStart(8)} ${String(s.describeListCalls).padStart(14)} ${String(mutations).padStart(10)} ${String(s.answer.drift.found).padStart(6)} ${String(s.answer.drift.repaired).padStart(9)} ${`${s.repairedVerified}/${s.drifted}`.padStart(9)}  ${[p.list, p.load, p.observe, p.compare, p.repair].join('/')}`,
+      `${s.label.padEnd(28)} ${`${round1(s.wallMs / 1000)} s`.padStart(8)} ${String(s.describeListCalls).padStart(14)} ${String(mutations).padStart(10)} ${String(s.calls.Publish ?? 0).padStart(6)} ${String(s.answer.drift.found).padStart(6)} ${String(s.answer.drift.repaired).padStart(9)} ${`${s.repairedVerified}/${s.drifted}`.padStart(9)}  ${[p.list, p.load, p.observe, p.compare, p.repair].join('/')}`,
     );
   }
   const worstCalls = Math.max(...r.runs.map((s) => s.describeListCalls));
