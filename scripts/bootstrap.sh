@@ -49,7 +49,8 @@ node scripts/build-cli.mjs >/dev/null
 case "$what" in
   start) exec node --import tsx local/start.ts "$@" ;;
   test) exec node --no-warnings=NodeVersionSupportWarning node_modules/jest/bin/jest.js --runInBand "$@" ;;
-  bench) exec node --import tsx test/bench/run.ts "$@" ;;
+  # Failover latency (both profiles, vs the aws CLI baseline), then the fleet: P5 sweep, P4 throughput, cold start and size.
+  bench) rc=0; node --import tsx test/bench/run.ts "$@" || rc=$?; node --import tsx test/bench/fleet.ts || rc=$?; exit "$rc" ;;
   drill) exec node --import tsx local/cli.ts drill "$@" ;;
   *) echo "unknown: $what" >&2; exit 2 ;;
 esac
