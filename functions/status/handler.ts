@@ -3,7 +3,7 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { InvalidRequestError, NotFoundError } from '../../shared/domain/errors';
 import { errorResponder, jsonResponse } from '../../shared/middleware/error-responder';
-import type { TargetStatus } from '../../shared/ports/cluster-store';
+import { endpointView } from '../../shared/app/endpoint-view';
 import { logger, store } from '../wiring';
 
 /** `GET /v1/clusters/{cluster}`: the fencing record, the members (never their keys) and the latest journal. */
@@ -25,39 +25,10 @@ async function status(request: APIGatewayProxyEventV2): Promise<APIGatewayProxyR
     cluster: record.config,
     state,
     nodes,
-    endpoint: endpointStatus(state.epoch, targets),
+    endpoint: endpointView(state.epoch, targets),
     // The tool's own words (`%d`) are hostile text: shown by the status page HTML-escaped, as every field.
     journal: journal.map(({ event, ...entry }) => ({ ...entry, source: event.source, facts: event.facts, eventDetails: event.details })),
   });
-}
-
-/**
- * Where the endpoint stands, per target: desired (`to`) vs observed before the move (`from`), `converging` or
- * `converged` (or `failed`), and when. A newer epoch than the actuator's last status is `converging` (not started yet).
- */
-function endpointStatus(epoch: number, targets: TargetStatus | null) {
-  if (targets === null || targets.epoch < epoch) {
-    return { epoch, phase: epoch === 0 ? 'converged' : 'converging', since: null, at: null, targets: [] };
-  }
-  return {
-    epoch: targets.epoch,
-    phase: targets.phase,
-    since: targets.since,
-    at: targets.at,
-    targets: targets.targets.map((t) => ({
-      mechanism: t.mechanism,
-      target: t.target,
-      desired: t.to,
-      observed: t.result === 'in_place' || t.result === 'moved' || t.result === 'created' ? t.to : (t.from ?? null),
-      state: t.result === 'failed' ? 'failed' : t.result === 'superseded' ? 'converging' : 'converged',
-      result: t.result,
-      // How long the target took (observe + act + read-back) and whether its change was confirmed: the status page's
-      // commit -> moved -> verified timeline reads them.
-      ...(t.ms !== undefined ? { ms: t.ms } : {}),
-      ...(t.verified !== undefined ? { verified: t.verified } : {}),
-      ...(t.error ? { error: t.error } : {}),
-    })),
-  };
 }
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()

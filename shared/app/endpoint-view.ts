@@ -8,6 +8,9 @@ export interface TargetView {
   observed: string | null;
   state: 'converged' | 'converging' | 'failed';
   result: string;
+  /** How long the target took (observe + act + read-back), and whether its change was confirmed (the status page's timeline). */
+  ms?: number;
+  verified?: boolean;
   error?: { code: string; message: string };
 }
 
@@ -41,6 +44,8 @@ export function endpointView(epoch: number, targets: TargetStatus | null): Endpo
       observed: t.result === 'in_place' || t.result === 'moved' || t.result === 'created' ? t.to : (t.from ?? null),
       state: t.result === 'failed' ? 'failed' : t.result === 'superseded' ? 'converging' : 'converged',
       result: t.result,
+      ...(t.ms !== undefined ? { ms: t.ms } : {}),
+      ...(t.verified !== undefined ? { verified: t.verified } : {}),
       ...(t.error ? { error: t.error } : {}),
     })),
   };
