@@ -12,7 +12,7 @@ import { offlineInvoker } from '../../../local/stream-trigger';
 import { signedHeaders } from '../../../shared/protocol/signature';
 import { invokeReconcile, registerCluster, type TestCluster } from '../../support/local';
 import { clientConfig, PATIENT, type EpochRead, type PageRecord, type RouteObserver } from './rig';
-import { eventOf, retryable, settle, type ActionRecord, type Answer, type ClusterRef, type FinalView, type SendRecord, type Trace } from './run-schedule';
+import { eventOf, reconcilePeriodAfterDrift, retryable, settle, type ActionRecord, type Answer, type ClusterRef, type FinalView, type SendRecord, type Trace } from './run-schedule';
 import type { CallSpec, Schedule } from './schedule';
 
 export interface HttpRig {
@@ -150,7 +150,7 @@ export async function runHttpSchedule(rig: HttpRig, schedule: Schedule, options:
 
   try {
     const first = schedule.history[0]!;
-    await send({ id: `h${schedule.seed.toString(36)}-init`, node: first.node, type: 'repmgrd_start', inRecovery: false, timeline: first.timeline, why: 'initial primary' }, false);
+    await send({ id: `h${schedule.seed.toString(36).padStart(7, '0')}-init`, node: first.node, type: 'repmgrd_start', inRecovery: false, timeline: first.timeline, why: 'initial primary' }, false);
     const startAt = performance.now();
     await Promise.all(
       schedule.steps.map(async (step) => {
@@ -192,6 +192,7 @@ export async function runHttpSchedule(rig: HttpRig, schedule: Schedule, options:
       await settle(stack.store, name, options.settleMs);
       beforeReconcile = await finalHttpView(rig, cluster);
     }
+    await reconcilePeriodAfterDrift(actions);
     const start = performance.now();
     actions.push({ op: 'reconcile', start, end: performance.now(), detail: `scheduled ${await rig.reconcile()}` });
     if (!(await settle(stack.store, name, options.settleMs))) unsettled ??= 'not settled after the scheduled reconcile';

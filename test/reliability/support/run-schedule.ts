@@ -201,7 +201,7 @@ export async function runSchedule(rig: Rig, schedule: Schedule, options: RunOpti
 
   // The initial primary, committed before the race starts (its move races with everything else).
   const first = schedule.history[0]!;
-  await send({ id: `s${schedule.seed.toString(36)}-init`, node: first.node, type: 'repmgrd_start', inRecovery: false, timeline: first.timeline, why: 'initial primary' }, false);
+  await send({ id: `s${schedule.seed.toString(36).padStart(7, '0')}-init`, node: first.node, type: 'repmgrd_start', inRecovery: false, timeline: first.timeline, why: 'initial primary' }, false);
   const startAt = performance.now();
   await Promise.all(
     schedule.steps.map(async (step) => {
@@ -249,12 +249,27 @@ export async function runSchedule(rig: Rig, schedule: Schedule, options: RunOpti
     await settle(rig.store, name, options.settleMs);
     beforeReconcile = await finalView(rig, cluster);
   }
+  await reconcilePeriodAfterDrift(actions);
   const start = performance.now();
   const result = await converge({ store, actuator: rig.deps.actuator, now: () => new Date() }, name, { fresh: true, inFlightMs: 120_000 }).catch((e: Error) => ({ error: e.message }));
   actions.push({ op: 'reconcile', start, end: performance.now(), detail: `scheduled ${JSON.stringify(summary(result))}` });
   if (!(await settle(rig.store, name, options.settleMs))) unsettled ??= 'not settled after the scheduled reconcile';
   return completeTrace(rig, steps, { unsettled, beforeReconcile, final: await finalView(rig, cluster) });
 }
+
+/**
+ * The next reconcile pass comes a period after the drift, never within EC2's read lag of it: a Describe less than
+ * about a second after a change may still show the value before it (the AWS-like profile's lag, up to 1 s), so a pass
+ * reading then cannot see that drift; the real schedule's next pass (a minute later) does. This waits out that lag
+ * since the last drift, no more.
+ */
+export async function reconcilePeriodAfterDrift(actions: readonly ActionRecord[], lagMs = DESCRIBE_LAG_MS): Promise<void> {
+  const last = Math.max(0, ...actions.filter((a) => a.op === 'drift').map((a) => a.end));
+  if (last > 0) await new Promise((resolve) => setTimeout(resolve, Math.max(0, last + lagMs - performance.now())));
+}
+
+/** The AWS-like profile's Describe lag bound, plus a margin. */
+const DESCRIBE_LAG_MS = 1200;
 
 const EMPTY_VIEW: FinalView = { state: null, targets: null, routes: [], record: null };
 

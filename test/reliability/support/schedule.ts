@@ -55,7 +55,7 @@ export function makeSchedule(seed: number, profile: Profile, options: { route53S
     history.push({ node: r.pick(OTHERS[previous.node]), timeline: previous.timeline + (r.chance(0.15) ? 2 : 1) });
   }
   let n = 0;
-  const id = () => `s${seed.toString(36)}-${n++}`;
+  const id = () => `s${seed.toString(36).padStart(7, '0')}-${n++}`;
   const steps: Step[] = [];
   const jitter = () => r.int(0, Math.round(scale * 1.5));
   for (let k = 1; k <= promotions; k++) {
