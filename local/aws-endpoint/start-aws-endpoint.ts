@@ -165,18 +165,31 @@ function errorResponse(err: AwsServiceError, requestId: string, xmlns: string): 
   return { status: err.status, errorCode: err.code, body: renderXml('ErrorResponse', { Error: error, RequestId: requestId }, xmlns) };
 }
 
+/**
+ * Wait at least `ms` (fractional) unless the signal aborts first. Node's timers work in whole milliseconds off a
+ * cached loop clock and may fire up to ~1 ms early, so the wait re-arms for whatever remains on the monotonic clock:
+ * a call's recorded duration never comes out shorter than its profile latency.
+ */
 function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve(false);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
+    const until = performance.now() + ms;
+    let timer: NodeJS.Timeout;
     const onAbort = (): void => {
       clearTimeout(timer);
       resolve(false);
     };
+    const arm = (): void => {
+      const left = until - performance.now();
+      if (left <= 0) {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+        return;
+      }
+      timer = setTimeout(arm, Math.ceil(left));
+    };
     signal.addEventListener('abort', onAbort, { once: true });
+    arm();
   });
 }
 
