@@ -11,7 +11,8 @@ export type ConfirmResult =
 /**
  * An operator confirms a primary the automation would not accept on its own (an `unverified_claim`: the node's probe
  * failed). The operator states the timeline; the same fencing rule and the same conditional write apply — an
- * operator cannot move the endpoint to an older timeline either. Journaled as `operator_confirmed`.
+ * operator cannot move the endpoint to an older timeline either. Journaled as `operator_confirmed`. Not for
+ * `tool: pgpool` clusters (refused, nothing written): their endpoint follows the watchdog leader's own claim.
  */
 export async function confirmPrimary(
   deps: { store: ClusterStore; actuator: EndpointActuator; now: () => Date },
@@ -36,7 +37,9 @@ export async function confirmPrimary(
     raw: { argv: ['confirm', input.node, String(input.timeline)] },
   };
   const { hookKey: _secret, ...target } = node;
-  const decision = decide(record.state, target, event);
+  // The cluster's tool as the API decides with it: a pgpool cluster's ordering slot holds leadership tokens, not
+  // timelines, so a confirmed timeline is refused there (it would otherwise outrank, or never reach, every leader's token).
+  const decision = decide(record.state, target, event, null, { tool: record.config.tool });
   if (decision.outcome !== 'accepted') return { ok: false, reason: decision.reason };
   const committed = await deps.store.commitClaim(decision, record.state.epoch, {
     cluster: input.cluster,
