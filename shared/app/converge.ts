@@ -26,6 +26,24 @@ function knownTargets(status: TargetStatus | null): Map<string, string | null> |
   return known;
 }
 
+/**
+ * The targets a pass may have changed: moved or created, a change whose confirmation gave way, or a mutating call
+ * that failed after it was sent (a timed-out `ReplaceRoute` may still land). A failed read or a refused guard changed
+ * nothing.
+ */
+function mayHaveChanged(actions: readonly ActionReport[]): Set<string> {
+  const changed = new Set<string>();
+  for (const a of actions) {
+    const sent =
+      a.result === 'moved' ||
+      a.result === 'created' ||
+      (a.result === 'superseded' && a.verified === false) ||
+      (a.result === 'failed' && a.from !== undefined && a.error?.code !== 'GuardFailed');
+    if (sent) changed.add(a.target);
+  }
+  return changed;
+}
+
 /** Passes before giving up when the epoch keeps moving under us (each pass follows a newer claim). */
 const MAX_PASSES = 5;
 
@@ -38,20 +56,27 @@ export function endpointTarget(primary: NodeRecord, nodes: NodeRecord[]): Endpoi
  * Move the endpoint to the holder of the newest epoch, whoever asked (the actuator on a commit, reconcile on its
  * schedule, an operator). The epoch is checked right before each mutation (the actuator's guard): a pass working for
  * an older epoch stops before it can point a target back at the old primary, and the next pass follows the newer
- * claim. After the pass the epoch is read again; `appliedEpoch` is recorded only while it is still current. Every pass
+ * claim. After the pass the epoch is read again; `appliedEpoch` is recorded only while it is still current. A mutation
+ * the guard let through can still land after the newer epoch's own move (it was in flight when the claim committed):
+ * the next pass points every target it may have changed again, without trusting a Describe that can lag that late
+ * change, so the window a target spends on the old holder is about one EC2 mutation. Every pass
  * records the targets' status (desired vs observed, converging / converged / failed, and when). Safe to re-run.
  */
 export async function converge(deps: ConvergeDeps, cluster: string, options: { fresh?: boolean; inFlightMs?: number } = {}): Promise<ConvergeResult> {
   let last: ConvergeResult = { epoch: 0, primary: null, actions: [], converged: false };
+  // What a superseded pass may have pointed at its (older) holder after the newer epoch's own move: the next pass
+  // points it again, whatever a lagging Describe says (see PointAtOptions.reassert).
+  const lateChanges: Array<{ holder: string; target: string }> = [];
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const loaded = await deps.store.loadCluster(cluster);
     if (loaded === null || loaded.record.state.primary === null) return { ...last, converged: loaded !== null };
     const { state, config } = loaded.record;
     // Reconcile leaves an epoch the actuator is still carrying out alone (its INSYNC wait, its read-back): a second
     // writer would race it, page a false drift, and call the endpoint converged while Route 53 is still PENDING. Only
-    // a move in flight for longer than the actuator can run (it died) is taken over.
+    // a move in flight for longer than the actuator can run (it died) is taken over, and so is one this very call may
+    // have undone (a late change of a superseded pass, below).
     const t = loaded.targets;
-    if (options.inFlightMs !== undefined && t && t.epoch === state.epoch && t.phase === 'converging' && deps.now().getTime() - Date.parse(t.at) < options.inFlightMs) {
+    if (options.inFlightMs !== undefined && lateChanges.length === 0 && t && t.epoch === state.epoch && t.phase === 'converging' && deps.now().getTime() - Date.parse(t.at) < options.inFlightMs) {
       return { epoch: state.epoch, primary: state.primary, actions: [], converged: false, inFlight: true };
     }
     const primary = loaded.nodes.find((n) => n.name === state.primary);
@@ -67,10 +92,17 @@ export async function converge(deps: ConvergeDeps, cluster: string, options: { f
     // What the last convergence verified: on a failover every target differs for sure, so the actuators may act
     // without a first Describe (the read-back still verifies). Reconcile passes (options.fresh) read everything.
     const known = options.fresh ? undefined : knownTargets(loaded.targets);
-    const [actions] = await Promise.all([deps.actuator.pointAt(config.endpoints, endpointTarget(primary, loaded.nodes), { guard, known }), converging]);
+    const late = new Set(lateChanges.filter((c) => c.holder !== primary.name).map((c) => c.target));
+    const reassert = late.size > 0 ? late : undefined;
+    const [actions] = await Promise.all([deps.actuator.pointAt(config.endpoints, endpointTarget(primary, loaded.nodes), { guard, known, reassert }), converging]);
     last = { epoch: state.epoch, primary: primary.name, actions, converged: false };
-    if (actions.some((a) => a.result === 'superseded')) continue;
-    if ((await deps.store.currentEpoch(cluster)) !== state.epoch) continue;
+    // Superseded: the guard refused a mutation, or a newer epoch was committed while this pass's calls were in
+    // flight. A call the guard let through may land after the newer epoch's move (EC2 takes 100–400 ms): the next
+    // pass, for the newer holder, points those targets again.
+    if (actions.some((a) => a.result === 'superseded') || (await deps.store.currentEpoch(cluster)) !== state.epoch) {
+      for (const target of mayHaveChanged(actions)) lateChanges.push({ holder: primary.name, target });
+      continue;
+    }
     const ok = actions.every((a) => a.result !== 'failed');
     if (ok && !(await deps.store.recordApplied(cluster, state.epoch))) continue;
     const changed = actions.some((a) => a.result !== 'in_place');

@@ -20,6 +20,13 @@ export interface PointAtOptions {
    * observed first as usual, so drift is never hidden behind a stale memory. Reconcile passes none.
    */
   known?: ReadonlyMap<string, string | null>;
+  /**
+   * Targets (by report `target`) to point again even when a read says they already point right: a pass working for
+   * an older epoch may have changed them after the newer epoch's own move, and EC2's Describe can still show the value
+   * from before that late change for about a second. Only a mechanism whose mutation is idempotent honours it (the
+   * same ones as `known`); the others read and compare as usual.
+   */
+  reassert?: ReadonlySet<string>;
 }
 
 /**

@@ -246,6 +246,22 @@ describe('Ec2RouteActuator', () => {
     expect(routeTarget(RTB_SUBNET)).toBe(ENI[1]);
   });
 
+  it('points a target to re-assert again although the read says it is right (the read may lag a late change)', async () => {
+    // Arrange: the read shows RTB_MAIN on node2 already; a superseded pass may have moved it after that read's version.
+    await ec2.send(new ReplaceRouteCommand({ RouteTableId: RTB_MAIN, DestinationCidrBlock: `${VIP}/32`, NetworkInterfaceId: ENI[1] }));
+    await ec2.send(new ReplaceRouteCommand({ RouteTableId: RTB_SUBNET, DestinationCidrBlock: `${VIP}/32`, NetworkInterfaceId: ENI[1] }));
+    const since = mark();
+
+    const reports = await new Ec2RouteActuator({ client: ec2 }).pointAt(both, to(2), { reassert: new Set([`${RTB_MAIN} ${VIP}/32`]) });
+
+    expect(reports.map((r) => [r.target, r.result, r.verified])).toEqual([
+      [`${RTB_MAIN} ${VIP}/32`, 'moved', true],
+      [`${RTB_SUBNET} ${VIP}/32`, 'in_place', undefined],
+    ]);
+    expect(mutatingSince(since).map((c) => [c.action, c.params.RouteTableId])).toEqual([['ReplaceRoute', RTB_MAIN]]);
+    expect([routeTarget(RTB_MAIN), routeTarget(RTB_SUBNET)]).toEqual([ENI[1], ENI[1]]);
+  });
+
   it('with its default read-back, confirms a move although DescribeRouteTables answers the old routes for 1.5 s', async () => {
     await withLaggingDescribes(async (aws, client) => {
       // Act

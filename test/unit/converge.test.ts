@@ -59,4 +59,42 @@ describe('converge', () => {
     expect(calls[1]?.options.known).toBeUndefined();
     expect(typeof calls[0]?.options.guard).toBe('function');
   });
+  it('points again what a superseded pass moved after the newer claim committed, whatever a read says', async () => {
+    const store = await storeWithCluster({ now, state: { primary: 'node2', timeline: 2, epoch: 2, appliedEpoch: 1 } });
+    const { actuator, calls } = recordingActuator();
+    const racing: EndpointActuator = {
+      pointAt: async (endpoints, target, options) => {
+        // node3's claim commits while node2's ReplaceRoutes are in flight: they passed the guard and land after it.
+        if (calls.length === 0) await store.setState('pg-main', { primary: 'node3', timeline: 3, epoch: 3 });
+        return actuator.pointAt(endpoints, target, options);
+      },
+    };
+
+    const result = await converge({ store, actuator: racing, now }, 'pg-main');
+
+    expect(result).toMatchObject({ epoch: 3, primary: 'node3', converged: true });
+    expect(calls.map((c) => c.target.primary.name)).toEqual(['node2', 'node3']);
+    expect(calls[0]?.options.reassert).toBeUndefined();
+    expect(calls[1]?.options.reassert).toEqual(new Set(ROUTE_TABLES.routeTableIds.map((id) => `${id} ${ROUTE_TABLES.vip}/32`)));
+  });
+
+  it('does not point again what a superseded pass never sent', async () => {
+    const store = await storeWithCluster({ now, state: { primary: 'node2', timeline: 2, epoch: 2, appliedEpoch: 1 } });
+    const calls: PointAtOptions[] = [];
+    const refused: EndpointActuator = {
+      pointAt: async (endpoints, target, options = {}) => {
+        calls.push(options);
+        if (calls.length > 1) return (endpoints.routeTables?.routeTableIds ?? []).map((id): ActionReport => ({ mechanism: 'route_table', target: `${id} ${ROUTE_TABLES.vip}/32`, to: target.primary.eni, result: 'in_place' }));
+        // The guard refused both mutations (nothing sent), after node3's claim.
+        await store.setState('pg-main', { primary: 'node3', timeline: 3, epoch: 3 });
+        return (endpoints.routeTables?.routeTableIds ?? []).map((id): ActionReport => ({ mechanism: 'route_table', target: `${id} ${ROUTE_TABLES.vip}/32`, to: target.primary.eni, from: 'eni-1', result: 'superseded' }));
+      },
+    };
+
+    const result = await converge({ store, actuator: refused, now }, 'pg-main', { fresh: true, inFlightMs: 120_000 });
+
+    expect(result).toMatchObject({ epoch: 3, converged: true });
+    expect(calls).toHaveLength(2);
+    expect(calls[1]?.reassert).toBeUndefined();
+  });
 });
