@@ -49,8 +49,10 @@ keepalived (keepalived.conf, every vrrp_instance; keepalived runs these itself, 
   keepalived appends "INSTANCE <name> <STATE> <priority>" to the generic notify only; notify_master / _backup /
   _fault / _stop get nothing, so name the kind after the mode word if you use them instead:
   notify_master "/usr/local/bin/vipswitch-hook keepalived master". Configure one of the two (both: two events per
-  transition). A MASTER is a primary claim only when the local PostgreSQL is out of recovery; a MASTER on a standby
-  is journaled and paged ("keepalived and PostgreSQL disagree") and moves nothing. keepalived kills running scripts
+  transition). A MASTER is a primary claim only when the local PostgreSQL is out of recovery; on a standby the hook
+  waits (up to promoteWaitMs) for a promotion (after a host crash keepalived can elect the standby repmgrd is about to
+  promote, and calls nothing when its priority rises), then a MASTER still in recovery is journaled and paged
+  ("keepalived and PostgreSQL disagree") and moves nothing. keepalived kills running scripts
   about 1 s into its stop: the event is spooled first and sent by the next call or flush.
 
 Pgpool-II (pgpool.conf, every watchdog node; the registered nodes are the Pgpool-II nodes):

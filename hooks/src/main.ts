@@ -110,7 +110,7 @@ async function runCall(
 
   // Facts per mode (modes.ts): PostgreSQL's for repmgr / Patroni / keepalived, the watchdog's for pgpool.
   const { facts, waitedMs } = await probeCallFacts(command.mode, event, factsOverride, { config, env: io.env, log, now, sleep });
-  // Patroni runs callbacks in the background: the promotion wait extends the budget instead of eating it.
+  // Patroni and keepalived run these calls in the background: the promotion wait extends the budget instead of eating it.
   const deadline = config.timeoutMs + waitedMs;
   event = { ...event, facts };
 

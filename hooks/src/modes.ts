@@ -37,8 +37,17 @@ export interface ProbedFacts {
   waitedMs: number;
 }
 
-/** Patroni asks PostgreSQL to promote and calls the hook without waiting: a primary claim must wait for it. */
+/**
+ * A call that can come before the promotion that makes it true waits (bounded by `promoteWaitMs`) for
+ * pg_is_in_recovery() to turn false:
+ * - Patroni asks PostgreSQL to promote and calls the hook without waiting;
+ * - keepalived's `MASTER`: when the MASTER's whole host dies, the others elect a MASTER as soon as its adverts stop
+ *   (3 x advert_int + skew, findings §4), which can be the very standby repmgrd is about to promote; keepalived calls
+ *   no notify when that node's priority then rises (findings §7, §9.6), so this call is its only claim. A MASTER still
+ *   in recovery at the bound is sent as it is: a role disagreement, paged.
+ */
 export function needsPromotionWait(mode: HookMode, event: Pick<VipEvent, 'type' | 'role'>): boolean {
+  if (mode === 'keepalived') return event.type === 'master';
   return mode === 'patroni' && isPrimaryRole(event.role) && (event.type === 'on_role_change' || event.type === 'on_start');
 }
 

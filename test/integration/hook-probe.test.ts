@@ -1,14 +1,17 @@
 /**
  * The hook's probe against a REAL throwaway PostgreSQL 15 (initdb into a temp dir, run as `postgres`, loopback only,
- * socket in the temp dir, fsync off): a primary, the same server as a standby, its promotion, and the server stopped.
+ * socket in the temp dir, fsync off): a primary, the same server as a standby, its promotion (a keepalived MASTER
+ * notify that came before it waits for it; a BACKUP does not wait), and the server stopped.
  */
 import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PgConnection } from '../../hooks/src/config';
+import { validateHookConfig, type PgConnection } from '../../hooks/src/config';
+import { probeCallFacts } from '../../hooks/src/modes';
 import { probeFacts, probeUntilPrimary } from '../../hooks/src/probe';
+import { buildEvent } from '../../shared/protocol/build-event';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 const LSN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/;
@@ -84,14 +87,38 @@ describe('probeFacts against PostgreSQL 15', () => {
     execFileSync('chown', ['postgres:postgres', join(data, 'standby.signal')]);
     pgCtl(['-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
 
-    // Act
+    // keepalived's notify as the hook's dispatcher probes it (modes.ts), on this server, with a 30 s promotion bound
+    const config = validateHookConfig({ endpoint: 'http://127.0.0.1:9/v1/events', cluster: 'pg-main', node: 'node2', keyFile: join(dir, 'key'), spoolDir: join(dir, 'spool'), promoteWaitMs: 30_000, pg }, {});
+    // the dispatcher sleeps between probes only after one that found the server in recovery: that is the signal
+    let sawRecovery: () => void = () => undefined;
+    const inRecoverySeen = new Promise<void>((resolve) => (sawRecovery = resolve));
+    const keepalived = (word: string) => {
+      const started = performance.now();
+      const event = buildEvent('keepalived', ['INSTANCE', 'VI_PG', word, '100'], { cluster: 'pg-main', node: 'node2' }, null, new Date(), `keepalived-${word}`);
+      const log = { line: () => undefined, message: () => undefined };
+      const sleep = (ms: number) => (sawRecovery(), new Promise<void>((r) => setTimeout(r, ms)));
+      return probeCallFacts('keepalived', event, null, { config, env: process.env, log, now: () => performance.now() - started, sleep });
+    };
+
+    // Act: keepalived elects this standby MASTER before it is promoted (a host crash of the MASTER: findings §4)
     const standby = await probeFacts(pg, 5000);
+    const backup = await keepalived('BACKUP');
+    const started = performance.now();
+    const master = keepalived('MASTER');
+    await inRecoverySeen;
+    const promoteAfterMs = performance.now() - started;
     pgCtl(['-W', 'promote']); // like Patroni: ask for the promotion and do not wait for it
     const promoted = await probeUntilPrimary((ms) => probeFacts(pg, ms), 5000, 30_000, (ms) => new Promise((r) => setTimeout(r, ms)));
+    const masterFacts = await master;
 
     // Assert: pg_walfile_name() is never called in recovery (the query would fail, facts would be null)
     expect(standby).toEqual({ inRecovery: true, timeline: null, lsn: expect.stringMatching(LSN), systemIdentifier });
     expect(promoted).toEqual({ inRecovery: false, timeline: 2, lsn: expect.stringMatching(LSN), systemIdentifier });
+    // BACKUP is sent as it is; the MASTER waited for the promotion (keepalived calls nothing more when the priority rises)
+    expect(backup).toEqual({ facts: { inRecovery: true, timeline: null, lsn: expect.stringMatching(LSN), systemIdentifier }, waitedMs: expect.any(Number) });
+    expect(backup.waitedMs).toBe(0);
+    expect(masterFacts.facts).toEqual({ inRecovery: false, timeline: 2, lsn: expect.stringMatching(LSN), systemIdentifier });
+    expect(masterFacts.waitedMs).toBeGreaterThanOrEqual(promoteAfterMs);
   }, 120_000);
 
   it('reports null for a stopped server, quickly', async () => {
