@@ -18,19 +18,27 @@ const SCENARIOS = {
   patroni: ['failover', 'switchover', 'crash-postgres'],
 } as const;
 
-const USAGE = `vipswitch drill --tool repmgr|patroni|keepalived|pgpool [--scenario NAME ...] [options]
+export const USAGE = `vipswitch drill --tool repmgr|patroni|keepalived|pgpool [--scenario NAME ...] [options]
 
 The vipswitch drill (default): starts the local stack (DynamoDB Local, the local AWS endpoint with the AWS-like
 latency profile, API, stream trigger), registers a cluster with all four endpoint mechanisms (Route 53 waiting for
 INSYNC), builds a real cluster whose repmgr / Patroni / keepalived / Pgpool-II call the real vipswitch-hook, runs the
-scenarios in order while a client writes a row every 50 ms through the node the route table points at, and prints
-each one's timeline, a summary per move (committed -> moved -> verified; Route 53 INSYNC apart; how long the promote
-hook held its caller) and a final table (seconds from the action; the client-visible write outage; the writes
-acknowledged by a non-primary, which must be 0). Exit 1 when the endpoint was wrong at the end of a scenario, a write
-was acknowledged by a non-primary, or a scenario failed. keepalived and pgpool need root (network namespaces,
-keepalived; everything stays on 127.0.0.1 or inside namespaces the drill makes and deletes).
+scenarios in order while a client writes a row every 50 ms through the node the route table points at (its
+PostgreSQL; its pgbouncer for keepalived; its pgpool for Pgpool-II), and prints each one's timeline, a summary per
+move (committed -> moved -> verified; Route 53 INSYNC apart; how long the promote hook held its caller) and a final
+table (seconds from the action; the client-visible write outage; the writes acknowledged by a non-primary, which must
+be 0). Exit 0 when every scenario passed; 1 when the endpoint was wrong at the end of a scenario, a write was
+acknowledged by a non-primary, or a scenario failed; 2 on bad usage; 130 when interrupted (Ctrl-C tears everything
+down). keepalived and pgpool need root (network namespaces and keepalived; the PostgreSQL / pgpool processes run as
+postgres); everything stays on 127.0.0.1 or inside namespaces the drill makes and deletes.
 
-  --scenario NAME      repeatable; default all, in this order:
+  --tool TOOL          repmgr      repmgr 5.3 + repmgrd; repmgr's event_notification_command is the hook
+                       patroni     Patroni 3.0 + etcd; Patroni's callbacks are the hook
+                       keepalived  keepalived 2.2 beside repmgr (repmgrd promotes) with a pgbouncer per node; one
+                                   keepalived per node in a network namespace, VRRP unicast; its notify is the hook
+                       pgpool      three Pgpool-II 4.3 watchdog members over three streaming backends; if_up_cmd /
+                                   if_down_cmd are the hook; the endpoint follows the quorum-backed watchdog leader
+  --scenario NAME      repeatable; default all, in this order (each starts where the one before left the cluster):
                        repmgr:  failover     kill -9 the primary's postmaster; repmgrd promotes; endpoint follows
                                 split-brain  start the killed old primary again as a primary (no rejoin): its claim
                                              is answered 409 stale_claim and paged; the endpoint stays
@@ -39,27 +47,36 @@ keepalived; everything stays on 127.0.0.1 or inside namespaces the drill makes a
                        patroni: switchover   patronictl switchover to the next member; endpoint follows
                                 failover     kill -9 the leader's postmaster and Patroni; endpoint follows
                                 rejoin       start the old leader's Patroni again (replica); endpoint stays
-                       keepalived (+ repmgr + pgbouncer, keepalived in network namespaces, VRRP unicast):
-                                failover     kill -9 the primary's postmaster; repmgrd promotes, keepalived makes the
-                                             new primary MASTER, its notify claims; endpoint follows
+                       keepalived:
+                                failover     kill -9 the primary's postmaster (its keepalived runs on); repmgrd
+                                             promotes, keepalived makes the new primary MASTER, its notify claims;
+                                             endpoint follows
                                 standby-master  a standby's keepalived priority raised above the primary's: MASTER on
                                              a standby is a role disagreement, paged; endpoint stays
                                 old-primary-returns  the killed old primary back as a primary (no rejoin) with its
                                              keepalived: 409 stale_claim, paged, its pgbouncer off; endpoint stays;
                                              then rejoined
+                                node-crash   the primary's whole host dies (keepalived, PostgreSQL, repmgrd,
+                                             pgbouncer -9, its link cut): the others elect a MASTER, repmgrd
+                                             promotes, the new primary's MASTER notify claims; endpoint follows;
+                                             the host comes back rejoined as a standby
                        pgpool:  leader-killed  kill -9 every process of the watchdog leader's pgpool; the new
-                                             leader's if_up_cmd claims; endpoint follows
-                                quorum-lost  a member that has lost its quorum claims (its if_up_cmd runs after the
-                                             de-escalation): 409 unverified_claim, paged; nothing moves
+                                             leader's if_up_cmd claims; endpoint follows; the killed member rejoins
+                                quorum-lost  a leader that has lost its quorum claims (its if_up_cmd runs after the
+                                             de-escalation): 409 unverified_claim, paged; nothing moves; then the
+                                             last member is started again and the leader's claim with quorum moves
+                                             the endpoint
   --latency PROFILE    the local AWS endpoint's latency profile: aws (default: AWS-like call latencies, Describe
                        lag, Route 53 INSYNC after 30-60 s) or instant
   --insync-ms MS       Route 53 PENDING -> INSYNC in ms, or a range drawn per change ("2000-4000"); default the
-                       profile's (30000-60000 under aws, 100 under instant)
-  --observe SECONDS    split-brain: how long the endpoint is watched to stay (default 5)
+                       profile's (30000-60000 under aws, 100 under instant). The README's figures: --insync-ms 3000
+  --observe SECONDS    how long the endpoint is watched, every 50 ms, to stay where it is in the scenarios where
+                       nothing may move (split-brain, standby-master, old-primary-returns, quorum-lost); default 5
   --logs DIR           copy every log of the cluster to DIR before the teardown
   --json               print the result as JSON at the end
+  -h, --help           this text
 
-Harness only (no stack, no vipswitch): --recording-hook, or --hook-command
+Harness only (no stack, no vipswitch; repmgr and patroni only): --recording-hook, or --hook-command
 
   --recording-hook     the built-in recording hook, whose calls are printed live
   --scenario NAME      one of: repmgr:  failover (default: kill -9 the primary, wait for repmgrd, rejoin the old primary)
@@ -79,6 +96,24 @@ Harness only (no stack, no vipswitch): --recording-hook, or --hook-command
   --logs DIR           copy every log of the cluster to DIR before the teardown
   --json               print a JSON summary (timings, hook calls) at the end
 `;
+
+/** Every option `vipswitch drill` takes (both modes); USAGE documents each one. */
+export const DRILL_OPTIONS = {
+  tool: { type: 'string' },
+  scenario: { type: 'string', multiple: true },
+  'recording-hook': { type: 'boolean', default: false },
+  observe: { type: 'string', default: '5' },
+  latency: { type: 'string' },
+  'insync-ms': { type: 'string' },
+  nodes: { type: 'string' },
+  'hook-command': { type: 'string' },
+  'hook-config': { type: 'string' },
+  'hook-file': { type: 'string', multiple: true },
+  hold: { type: 'string', default: '5' },
+  logs: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
 
 function substitute(v: unknown, vars: Record<string, string>): unknown {
   if (typeof v === 'string') return v.replace(/\{(node|nodeDir|baseDir)\}/g, (_, k: string) => vars[k] ?? '');
@@ -115,22 +150,7 @@ export async function runDrillCli(args: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args,
-      options: {
-        tool: { type: 'string' },
-        scenario: { type: 'string', multiple: true },
-        'recording-hook': { type: 'boolean', default: false },
-        observe: { type: 'string', default: '5' },
-        latency: { type: 'string' },
-        'insync-ms': { type: 'string' },
-        nodes: { type: 'string' },
-        'hook-command': { type: 'string' },
-        'hook-config': { type: 'string' },
-        'hook-file': { type: 'string', multiple: true },
-        hold: { type: 'string', default: '5' },
-        logs: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
+      options: DRILL_OPTIONS,
     }));
   } catch (e) {
     console.error(`vipswitch drill: ${errMsg(e)}\n\n${USAGE}`);

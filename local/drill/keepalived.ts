@@ -321,6 +321,43 @@ ${peers.join('\n')}
     this.tl.log(`keepalived ${node} stopped`);
   }
 
+  /**
+   * The node's host dies at once (shared/peers/keepalived/findings.md, c2 "real crash"): keepalived's main process is
+   * stopped, its VRRP child and then it killed (-9: no priority-0 advert, no notify, the VIP left on the dead veth0),
+   * the node's link cut at the bridge (nothing more from or to it), and its PostgreSQL postmaster, repmgrd and pgbouncer
+   * killed -9. The other nodes' keepalived see its adverts stop and elect a MASTER after 3 x advert_int + skew.
+   */
+  async crashNode(node: string): Promise<void> {
+    const main = await this.keepalivedPid(node);
+    const child = await readPidFile(this.pidFile(node, 'vrrp'));
+    if (main) signalOwn(main, this.baseDir, 'SIGSTOP');
+    if (child) signalOwn(child, this.baseDir, 'SIGKILL');
+    if (main) signalOwn(main, this.baseDir, 'SIGKILL');
+    await this.net.setLink(this.index(node), false);
+    const pgbouncer = await readPidFile(path.join(this.pgbouncerDir(node), 'pgbouncer.pid'));
+    await Promise.all([
+      this.repmgr.killPostmaster(node, { settle: false }),
+      this.repmgr.killRepmgrd(node),
+      pgbouncer && signalOwn(pgbouncer, this.baseDir, 'SIGKILL') ? waitPidGone(pgbouncer, 5_000) : null,
+    ]);
+    for (const pid of [child, main]) if (pid) await waitPidGone(pid, 5_000);
+    this.tl.log(`${node} crashed: keepalived (pids ${main ?? '?'}, ${child ?? '?'}), postmaster, repmgrd and pgbouncer killed -9, its link cut`);
+  }
+
+  /**
+   * The crashed node's host is back, rejoined before it serves (as an operator would bring it back): its link up, its
+   * pgbouncer started, its PostgreSQL rejoined as a standby of the primary (`repmgr node rejoin --force-rewind`, repmgrd
+   * started), then its keepalived (BACKUP at init; the restart drops the VIP the crash left on veth0).
+   */
+  async hostBack(node: string): Promise<void> {
+    await this.net.setLink(this.index(node), true);
+    // the killed pgbouncer left its UNIX socket behind
+    await fsp.rm(path.join(this.baseDir, 'run', `.s.PGSQL.${this.pgbouncerPort(node)}`), { force: true });
+    await this.startPgbouncer(node);
+    await this.repmgr.rejoin(node);
+    await this.startKeepalived(node);
+  }
+
   /** Changes the node's configured priority and reloads its keepalived (SIGHUP), as an operator would. */
   async setPriority(node: string, priority: number): Promise<void> {
     this.priorities.set(node, priority);
@@ -337,10 +374,10 @@ ${peers.join('\n')}
     return held.filter((x): x is string => x !== null);
   }
 
-  /** Waits until `node` alone holds the VIP; returns when that was seen. */
-  async waitVip(node: string, deadlineMs: number, signal?: AbortSignal): Promise<number> {
+  /** Waits until `node` alone holds the VIP (among the nodes not in `ignore`: a crashed one keeps it); returns when that was seen. */
+  async waitVip(node: string, deadlineMs: number, signal?: AbortSignal, ignore: readonly string[] = []): Promise<number> {
     await waitUntil(`the VIP ${this.net.vip} on ${node} alone`, async () => {
-      const holders = await this.vipHolders();
+      const holders = (await this.vipHolders()).filter((h) => !ignore.includes(h));
       if (holders.length !== 1 || holders[0] !== node) throw new Error(`held by ${holders.join(', ') || 'nobody'}`);
       return true;
     }, deadlineMs, { intervalMs: 50, signal });

@@ -113,6 +113,14 @@ export class NetnsLab {
     await ip(['netns', 'attach', this.hostNs, String(process.pid)]);
   }
 
+  /**
+   * Node i's link at the bridge (`p<i>` in the bridge namespace) down or up: down, the node's veth0 loses its carrier
+   * and no packet reaches it or leaves it (a host that died, or its cable pulled); up, it is back on the bridge.
+   */
+  async setLink(i: number, up: boolean): Promise<void> {
+    await ip(['-n', this.bridgeNs, 'link', 'set', `p${i}`, up ? 'up' : 'down']);
+  }
+
   /** The IPv4 addresses on node i's veth0. */
   async addresses(i: number): Promise<string[]> {
     const out = await ip(['-n', this.nodeNs(i), '-4', '-o', 'addr', 'show', 'dev', 'veth0']).catch(() => '');

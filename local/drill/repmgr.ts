@@ -6,7 +6,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { ClusterBase } from './base';
 import { HookWiring, NodeInfo } from './hook';
-import { LOOPBACK, LogFn, PG_BIN, errMsg, freePorts, makeBaseDir, mkdirOwned, readPidFile, shQuote, writeOwned } from './util';
+import { LOOPBACK, LogFn, PG_BIN, errMsg, freePorts, makeBaseDir, mkdirOwned, readPidFile, shQuote, signalOwn, waitPidGone, writeOwned } from './util';
 
 export interface RepmgrClusterOptions {
   /** number of nodes (node1 is the initial primary); default 3 */
@@ -251,6 +251,12 @@ log_line_prefix = '%m [%p] '
     return pid;
   }
 
+  /** kill -9 of a node's repmgrd (a host crash: no repmgrd_shutdown event), if it runs; waits until it is gone. */
+  async killRepmgrd(node: string): Promise<void> {
+    const pid = await readPidFile(this.repmgrdPidFile(node));
+    if (pid && signalOwn(pid, this.baseDir, 'SIGKILL')) await waitPidGone(pid, 5_000);
+  }
+
   /** Stops a node's repmgrd (SIGTERM → repmgrd_shutdown event), if it runs. */
   async stopRepmgrd(node: string): Promise<void> {
     await this.stopPidFile(this.repmgrdPidFile(node), 'SIGTERM', 10_000);
@@ -390,7 +396,11 @@ log_line_prefix = '%m [%p] '
       if (target.length !== 1) throw new Error(`rejoin(${node}): need exactly one other primary, states ${JSON.stringify(states)}`);
       const primary = target[0]!;
       const args = ['node', 'rejoin', '-d', this.conninfo(primary), '--verbose'];
-      if (forceRewind) args.push('--force-rewind', '--config-files=postgresql.conf');
+      // repmgr keeps the --config-files across pg_rewind in <config-archive-dir>/repmgr-config-archive-<node name>,
+      // /tmp by default: two clusters on one machine rejoining their node1 at once shared it (one run deleted the
+      // other's archive: "unable to open archive directory"; or restored the other's postgresql.conf, so PostgreSQL
+      // came up on the other cluster's port and repmgr never saw it start). One per node, in its own directory.
+      if (forceRewind) args.push('--force-rewind', '--config-files=postgresql.conf', `--config-archive-dir=${this.node(node).dir}`);
       await this.repmgr(node, args, left());
       if (await this.fixPort(node)) {
         await this.pgCtlStop(node);

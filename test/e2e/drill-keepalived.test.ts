@@ -2,8 +2,8 @@
  * The vipswitch drill on REAL keepalived 2.2 + repmgr 5.3 + pgbouncer 1.18 (PostgreSQL 15 on 127.0.0.1; each
  * keepalived in a network namespace the drill makes, VRRP unicast between the namespaces, the VIP only there) wired to
  * the REAL hook (keepalived's notify) and the local stack: failover → a standby forced MASTER → the old primary
- * returns, each measured from the action, while a client writes a row every 50 ms through the node's pgbouncer the
- * route table points at. Needs root (network namespaces, keepalived) and Debian's keepalived and pgbouncer.
+ * returns → the new primary's whole host crashes, each measured from the action, while a client writes a row every
+ * 50 ms through the node's pgbouncer the route table points at. Needs root (network namespaces, keepalived) and Debian's keepalived and pgbouncer.
  *
  * DRILL_VERBOSE=1 prints the live timeline; DRILL_LOGS_DIR=<dir> keeps the cluster's logs (keepalived's included).
  */
@@ -16,7 +16,7 @@ describe('vipswitch drill on real keepalived + repmgr + pgbouncer (keepalived in
 
   beforeAll(async () => {
     result = await drill.run();
-  }, 300_000);
+  }, 420_000);
 
   afterAll(() => drill.stop(), 120_000);
 
@@ -26,6 +26,7 @@ describe('vipswitch drill on real keepalived + repmgr + pgbouncer (keepalived in
       ['failover', true, null],
       ['standby-master', true, null],
       ['old-primary-returns', true, null],
+      ['node-crash', true, null],
     ]);
     expect(result.ok).toBe(true);
   });
@@ -64,6 +65,27 @@ describe('vipswitch drill on real keepalived + repmgr + pgbouncer (keepalived in
     expect(s.pages.some((p) => p.type === 'stale_claim' && p.severity === 'critical')).toBe(true);
     expect(s.timeline.find((t) => t.step === 'pgbouncer off')).toMatchObject({ node: 'node1' });
     expectOrdered(s, ['action', 'started', 'stale claim hook', 'rejected', 'paged', 'observed', 'rejoined', 'verified']);
+  });
+
+  it('node-crash: the MASTER\'s whole host dies (keepalived -9, link cut, PostgreSQL -9) → the others elect a MASTER, repmgrd promotes → the new primary\'s MASTER claims → the endpoint and the client follow; the host comes back a standby', () => {
+    const s = scenario(result, 'node-crash');
+    const returned = scenario(result, 'old-primary-returns');
+    expect(s.from).toBe(returned.to);
+    expect(s.to).not.toBe(s.from);
+    expectMoved(s, 60_000);
+    const claim = s.journal.find((j) => j.node === s.to && j.outcome === 'accepted')!;
+    expect(claim.type).toBe('master');
+    expect(claim.facts).toMatchObject({ inRecovery: false, timeline: 3 });
+    // no notify from the crashed node, which never comes back as a primary
+    expect(s.journal.filter((j) => j.node === s.from && j.outcome !== 'ignored')).toEqual([]);
+    expect(s.timeline.find((t) => t.step === 'keepalived MASTER')).toMatchObject({ node: s.to });
+    // a standby elected first, before repmgrd's promotion, is a role disagreement: journaled, never a move
+    for (const t of s.timeline.filter((x) => x.step === 'standby MASTER')) {
+      expect(s.journal.some((j) => j.node === t.node && j.type === 'master' && j.outcome === 'ignored' && j.facts?.inRecovery === true)).toBe(true);
+    }
+    expectOrdered(s, ['action', 'promote hook', 'committed', 'moved', 'verified', 'rejoined']);
+    expect(s.client!.servers.at(-1)).toBe(s.to);
+    expect(s.client!.servers.every((x) => x === s.from || x === s.to)).toBe(true);
   });
 
   it('tears the cluster and its network namespaces down', () => {

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { EXIT, UsageError, type ExitCode } from '../errors';
 
 /**
- * `vipswitch drill ...`: the real-cluster drill (local/drill) runs the local stack, PostgreSQL and repmgr / Patroni on
+ * `vipswitch drill ...`: the real-cluster drill (local/drill) runs the local stack, PostgreSQL and repmgr / Patroni / keepalived / Pgpool-II on
  * this machine: development tooling, not part of the built CLI. It is handed every argument as it came, in a clone of
  * the repository with its dev dependencies (tsx), exactly as `bash scripts/bootstrap.sh drill` runs it.
  */

@@ -16,7 +16,7 @@ export type DrillLatency = 'aws' | 'instant';
 export const DRILL_SCENARIOS: Record<DrillTool, readonly string[]> = {
   repmgr: ['failover', 'split-brain', 'rejoin', 'switchover'],
   patroni: ['switchover', 'failover', 'rejoin'],
-  keepalived: ['failover', 'standby-master', 'old-primary-returns'],
+  keepalived: ['failover', 'standby-master', 'old-primary-returns', 'node-crash'],
   pgpool: ['leader-killed', 'quorum-lost'],
 };
 
@@ -166,6 +166,9 @@ export function checkScenarioOrder(tool: DrillTool, scenarios: readonly string[]
       if (s === 'failover') {
         if (failed) return 'failover needs every node up: put old-primary-returns before it';
         failed = true;
+      } else if (s === 'node-crash') {
+        // it brings the crashed host back itself
+        if (failed) return 'node-crash needs every node up: put old-primary-returns before it';
       } else if (s === 'old-primary-returns') {
         if (!failed) return 'old-primary-returns needs a failover before it (the killed old primary comes back)';
         failed = false;

@@ -9,7 +9,10 @@
  *    endpoint stays; the priority put back, the primary's node is MASTER again;
  *  - old-primary-returns: the killed old primary's host comes back, its PostgreSQL as it was (a primary on the old
  *    timeline, no rejoin) and its keepalived: its notify is a stale claim (409, paged), its pgbouncer is turned off, the
- *    endpoint stays; then it is rejoined as a standby.
+ *    endpoint stays; then it is rejoined as a standby;
+ *  - node-crash: the primary's whole host dies (keepalived, PostgreSQL, repmgrd and pgbouncer killed -9, its link cut):
+ *    the other keepalived elect a MASTER once the adverts stop, repmgrd promotes a standby, the new primary's MASTER
+ *    notify claims: the endpoint follows; then the host comes back rejoined as a standby, and nothing moves.
  */
 import { PGBOUNCER_DB, KeepalivedCluster } from '../keepalived';
 import { FatalWaitError, errMsg } from '../util';
@@ -127,6 +130,64 @@ async function oldPrimaryReturns(ctx: Ctx, rec: ScenarioRecorder, result: DrillS
   ctx.down = null;
 }
 
+/**
+ * Every node (but `ignore`) that holds the VIP, with the first moment it was seen holding it, polled until `stop` is
+ * aborted: a standby keepalived elects MASTER shows here as well as the new primary's MASTER.
+ */
+function watchMasters(ctx: Ctx, ignore: string, stop: AbortSignal): { seen: Map<string, number>; done: Promise<void> } {
+  const seen = new Map<string, number>();
+  const done = waitFor(ctx, 'the end of the scenario', Number.POSITIVE_INFINITY, async () => {
+    if (stop.aborted) return true;
+    for (const h of await ctx.cluster.vipHolders()) if (h !== ignore && !seen.has(h)) seen.set(h, Date.now());
+    return false;
+  }).then(() => undefined, () => undefined);
+  return { seen, done };
+}
+
+async function nodeCrash(ctx: Ctx, rec: ScenarioRecorder, result: DrillScenarioResult): Promise<void> {
+  const c = ctx.cluster;
+  const old = ctx.primary;
+  await c.repmgr.waitHealthy(60_000);
+  await c.waitVip(old, 30_000, ctx.signal);
+  await c.repmgr.settleWal(old).catch((e) => ctx.tl.log(`WAL of ${old} did not settle: ${errMsg(e)}`));
+  const stop = new AbortController();
+  let masters: ReturnType<typeof watchMasters> | undefined;
+  try {
+    await measureMove(ctx, rec, result, {
+      from: old,
+      detail: `${old}'s host crashes: keepalived -9 (no priority-0 advert, no notify), its link cut, its postmaster, repmgrd and pgbouncer -9`,
+      action: async () => {
+        masters = watchMasters(ctx, old, stop.signal);
+        await c.crashNode(old);
+      },
+      newPrimary: () => c.repmgr.waitForPrimary(old, 60_000),
+      settle: () => c.repmgr.waitHealthy(60_000, { ignore: [old] }),
+      detect: false,
+    });
+    const p = ctx.primary;
+    await c.waitVip(p, 30_000, ctx.signal, [old]);
+  } finally {
+    stop.abort();
+    await masters?.done;
+  }
+  const p = ctx.primary;
+  // a standby elected first (the crash stops the adverts before repmgrd has promoted): journaled as a role disagreement
+  for (const [node, at] of [...masters!.seen].sort((a, b) => a[1] - b[1])) {
+    rec.add(node === p ? 'keepalived MASTER' : 'standby MASTER', at, node, node === p ? `the VIP on ${node}'s veth0 (its notify MASTER is the claim)` : `the VIP on the standby ${node}'s veth0 (a role disagreement, paged) until ${p}'s higher priority took it`);
+  }
+  if (!masters!.seen.has(p)) throw new Error(`keepalived never made the new primary ${p} MASTER`);
+  rec.steps.sort((a, b) => a.atMs - b.atMs);
+  ctx.down = old;
+  ctx.lastFailedOver = old;
+  const back = Date.now();
+  await c.hostBack(old);
+  await c.waitVip(p, 30_000, ctx.signal);
+  rec.add('rejoined', Date.now(), old, `${old}'s host back: link up, pgbouncer, repmgr node rejoin --force-rewind (a standby of ${p}), keepalived BACKUP; the VIP on ${p} alone`);
+  if ((await c.inRecovery(old)) !== true) throw new Error(`${old} is not in recovery after its host came back`);
+  assertStayed(ctx, p, back);
+  ctx.down = null;
+}
+
 export const keepalivedDrill: ToolDrill<'keepalived', KeepalivedCluster> = {
   tool: 'keepalived',
   build: ({ hook, log, label }) => KeepalivedCluster.create({ hook, log, label }),
@@ -136,5 +197,5 @@ export const keepalivedDrill: ToolDrill<'keepalived', KeepalivedCluster> = {
   // the keepalived + repmgr + pgbouncer pattern: clients reach the endpoint node's pgbouncer
   clientTarget: (c, node) => ({ node, kind: 'pgbouncer', host: '127.0.0.1', port: c.pgbouncerPort(node), dbname: PGBOUNCER_DB, user: 'postgres' }),
   pgServers: (c) => c.nodes.map((n) => ({ name: n.name, port: n.port })),
-  scenarios: { failover, 'standby-master': standbyMaster, 'old-primary-returns': oldPrimaryReturns },
+  scenarios: { failover, 'standby-master': standbyMaster, 'old-primary-returns': oldPrimaryReturns, 'node-crash': nodeCrash },
 };
