@@ -132,10 +132,9 @@ export async function runCli(argv: string[], options: ProgramOptions): Promise<E
   program
     .command('drill')
     .description(
-      'real-cluster drill on this machine: the local stack and a real repmgr, Patroni, keepalived (+ repmgr + pgbouncer, in network namespaces; root) ' +
-        'or Pgpool-II cluster calling the real hook, failed over while a client writes through the endpoint. ' +
-        '--tool repmgr|patroni|keepalived|pgpool, --scenario NAME, --latency aws|instant, --insync-ms MS, --observe SECONDS, --logs DIR, --json: ' +
-        'see "vipswitch drill --help" (runs from a clone with its dev dependencies)',
+      'real-cluster drill on this machine: the local stack + a real repmgr, Patroni, keepalived or Pgpool-II cluster + the real hook, ' +
+        'failed over while a client writes through the endpoint (from a clone). --tool repmgr|patroni|keepalived|pgpool ' +
+        '[--scenario NAME] [--latency aws|instant] [--insync-ms MS] [--observe S] [--logs DIR] [--json]: see "vipswitch drill --help"',
     )
     .helpOption(false)
     .passThroughOptions()
