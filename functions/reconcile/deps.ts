@@ -1,17 +1,19 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { Route53Client } from '@aws-sdk/client-route-53';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { createAwsClient } from '../../shared/adapters/aws-clients';
 import { DynamoDBReconcileCursor } from '../../shared/adapters/dynamodb-reconcile-cursor';
 import { createFleetObserver } from '../../shared/adapters/reconcile-observer';
+import { envInt } from '../../shared/config/service-config';
 import { DEFAULT_RECONCILE_BUDGETS, type ReconcileBudgets } from '../../shared/app/reconcile-budget';
 import type { FleetSweepDeps } from '../../shared/app/reconcile-fleet';
 import { actingDeps, roleClients } from '../aws-wiring';
 import { awsBounds, config, dynamodb, store } from '../wiring';
 
 // The sweep's settings, read and checked once per cold start (a bad value fails the deployment loudly, naming it).
-const rate = (fallback: number) => z.coerce.number().positive().max(1000).default(fallback);
-const burst = (fallback: number) => z.coerce.number().int().min(1).max(1000).default(fallback);
+// zod/mini, as the service config (the bundle's size).
+const rate = (fallback: number) => z._default(z.coerce.number().check(z.positive(), z.maximum(1000)), fallback);
+const burst = (fallback: number) => envInt(1, 1000, fallback);
 const d = DEFAULT_RECONCILE_BUDGETS;
 const schema = z.object({
   RECONCILE_EC2_READS_PER_SECOND: rate(d.ec2Reads.ratePerSecond),
@@ -20,8 +22,8 @@ const schema = z.object({
   RECONCILE_EC2_WRITES_BURST: burst(d.ec2Writes.burst),
   RECONCILE_ROUTE53_PER_SECOND: rate(d.route53.ratePerSecond),
   RECONCILE_ROUTE53_BURST: burst(d.route53.burst),
-  RECONCILE_SHARD_SIZE: z.coerce.number().int().min(1).max(1000).default(1000),
-  RECONCILE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(32),
+  RECONCILE_SHARD_SIZE: envInt(1, 1000, 1000),
+  RECONCILE_CONCURRENCY: envInt(1, 64, 32),
 });
 const parsed = schema.safeParse(process.env);
 if (!parsed.success) throw new Error(`vipswitch reconcile: bad environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);

@@ -4,7 +4,7 @@
  *    Describe/List calls, wall time, drift found and repaired. Targets: ≤ 20 calls, ≤ 5 s, 100 % repaired.
  *  - P4 ingest throughput (fleet-load.ts): 100 clusters, claims / re-assertions / informational events from a separate
  *    process; events/s and p50/p99. Targets: ≥ 300 events/s with p99 ≤ 250 ms.
- *  - Cold start and size (fleet-cold-start.ts): each Lambda bundled as serverless.yml says, minified; size and the
+ *  - Cold start and size (fleet-cold-start.ts): each Lambda bundled exactly as serverless.yml deploys it; size and the
  *    import time in a fresh node. Targets: ≤ 500 KB, ≤ 150 ms.
  *
  * Environment: BENCH_FLEET=p5,p4,cold (which parts, default all), BENCH_FLEET_CLUSTERS (1000), BENCH_DRIFT_PERCENT (1),
