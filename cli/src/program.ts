@@ -74,7 +74,8 @@ export async function runCli(argv: string[], options: ProgramOptions): Promise<E
 
   command('status', 'without a cluster: the fleet, one line per cluster; with one: nodes, roles, health, last seen, and each endpoint target desired vs observed')
     .argument('[cluster]', 'a registered cluster')
-    .action(async (cluster: string | undefined, opts: { stage: string }) => run((ctx, out) => (cluster === undefined ? fleetStatus(ctx, out, io) : clusterStatus(ctx, out, io, cluster)))(opts.stage));
+    .option('--api <url>', 'the fleet from this status API (GET /v1/clusters, SigV4-signed; default VIPSWITCH_API_URL, the local stack on stage local, else the table)')
+    .action(async (cluster: string | undefined, opts: { stage: string; api?: string }) => run((ctx, out) => (cluster === undefined ? fleetStatus(ctx, out, io, { api: opts.api }) : clusterStatus(ctx, out, io, cluster)))(opts.stage));
 
   command('events', "a cluster's journal (every event the API recorded, with its outcome), oldest first")
     .argument('<cluster>', 'a registered cluster')

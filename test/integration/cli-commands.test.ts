@@ -30,7 +30,8 @@ async function exec(file: string, args: string[], env: Record<string, string | u
 describe('vipswitch CLI (built, local stack)', () => {
   let stack: LocalStack;
   let cluster: TestCluster;
-  const cli = (args: string[], env: Record<string, string> = {}) => exec(process.execPath, [CLI, ...args], { ...process.env, ...stack.env, VIPSWITCH_STAGE: 'local', ...env });
+  // The fleet view reads this stack's API (never the default port 3000: another stack may be running there).
+  const cli = (args: string[], env: Record<string, string> = {}) => exec(process.execPath, [CLI, ...args], { ...process.env, ...stack.env, VIPSWITCH_STAGE: 'local', VIPSWITCH_API_URL: stack.apiUrl, ...env });
   const hook = (args: string[], configPath: string) => exec(process.execPath, [HOOK, '--config', configPath, ...args], { ...process.env });
 
   beforeAll(async () => {
@@ -71,12 +72,24 @@ describe('vipswitch CLI (built, local stack)', () => {
     it('DynamoDB not reachable is exit 3, naming the endpoint; --json says it as a document', async () => {
       const closed = `http://127.0.0.1:${await freePort()}`;
 
-      const text = await cli(['status'], { AWS_ENDPOINT_URL_DYNAMODB: closed, AWS_MAX_ATTEMPTS: '1' });
-      const json = await cli(['status', '--json'], { AWS_ENDPOINT_URL_DYNAMODB: closed, AWS_MAX_ATTEMPTS: '1' });
+      const text = await cli(['status', cluster.name], { AWS_ENDPOINT_URL_DYNAMODB: closed, AWS_MAX_ATTEMPTS: '1' });
+      const json = await cli(['status', cluster.name, '--json'], { AWS_ENDPOINT_URL_DYNAMODB: closed, AWS_MAX_ATTEMPTS: '1' });
 
       expect(text).toMatchObject({ code: 3, stderr: expect.stringContaining(`cannot reach ${closed}`) });
       expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: 'not_reachable' } });
       expect(text.stderr).not.toMatch(/NodeVersionSupportWarning/);
+    });
+
+    it('the status API not reachable is exit 3 for the fleet view, naming the URL and what to do', async () => {
+      const closed = `http://127.0.0.1:${await freePort()}`;
+
+      const text = await cli(['status'], { VIPSWITCH_API_URL: closed });
+      const option = await cli(['status', '--api', `${closed}/`, '--json']);
+
+      expect(text).toMatchObject({ code: 3, stderr: expect.stringContaining(`cannot reach the status API at ${closed} (from VIPSWITCH_API_URL)`) });
+      expect(text.stderr).toMatch(/npm start.*--api <url> or VIPSWITCH_API_URL/);
+      expect(option.code).toBe(3);
+      expect(JSON.parse(option.stdout)).toMatchObject({ ok: false, error: { code: 'api_not_reachable', message: expect.stringContaining(`${closed} (from --api)`) } });
     });
   });
 
@@ -93,15 +106,29 @@ describe('vipswitch CLI (built, local stack)', () => {
     expect((await status(stack, cluster)).state).toMatchObject({ primary: 'node1', epoch: 1 });
   });
 
-  it('status without a cluster prints the fleet, one row per cluster', async () => {
-    const text = await cli(['status']);
-    const json = JSON.parse((await cli(['status', '--json'])).stdout);
+  it('status without a cluster prints the fleet from GET /v1/clusters, every page of it (more clusters than a page)', async () => {
+    // The CLI asks for pages of 100 (the API's largest): 105 more clusters make it follow `next` twice.
+    const more: TestCluster[] = [];
+    for (let i = 0; i < 105; i++) more.push(await registerCluster(stack));
+    try {
+      // DynamoDB unreachable for the CLI: the fleet can only have come through the API.
+      const noTable = { AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${await freePort()}`, AWS_MAX_ATTEMPTS: '1' };
+      const text = await cli(['status'], noTable);
+      const json = JSON.parse((await cli(['status', '--json'], noTable)).stdout);
 
-    expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/Cluster +\| Primary \| Timeline \| Epoch \| Applied \| Endpoint +\| Nodes \| Health/);
-    expect(text.stdout).toMatch(new RegExp(`${cluster.name} \\| node1 +\\| 1 +\\| 1 +\\| 1 +\\| converged \\| 3 +\\| 1 primary, 2 replica`));
-    expect(json.clusters.find((c: { cluster: string }) => c.cluster === cluster.name)).toMatchObject({ primary: 'node1', endpoint: 'converged', nodes: 3, health: { primary: 1, replica: 2 } });
-  });
+      const names = [cluster.name, ...more.map((c) => c.name)].sort();
+      expect(text.code).toBe(0);
+      expect(json).toMatchObject({ ok: true, source: 'api', api: stack.apiUrl });
+      expect(json.clusters.map((c: { cluster: string }) => c.cluster)).toEqual(names);
+      expect(json.clusters.find((c: { cluster: string }) => c.cluster === cluster.name)).toMatchObject({ tool: 'repmgr', primary: 'node1', timeline: 1, epoch: 1, appliedEpoch: 1, converged: true, endpoint: { phase: 'converged' }, lastFailover: expect.any(String), pages: { last24h: 0 } });
+      expect(text.stdout).toMatch(/Cluster +\| Tool +\| Primary \| Timeline \| Epoch \| Applied \| Endpoint +\| Last failover \| Pages 24h/);
+      expect(text.stdout).toMatch(new RegExp(`${cluster.name} \\| repmgr \\| node1 +\\| 1 +\\| 1 +\\| 1 +\\| converged +\\| \\d+ (s|min) ago +\\| 0`));
+      for (const name of names) expect(text.stdout).toContain(`${name} |`);
+      expect(text.stdout).toContain(`106 cluster(s), from ${stack.apiUrl}/v1/clusters`);
+    } finally {
+      for (const c of more) await c.cleanup();
+    }
+  }, 120_000);
 
   it('status <cluster> shows nodes, roles, health, last seen, and each target desired vs observed (no key anywhere)', async () => {
     const text = await cli(['status', cluster.name]);

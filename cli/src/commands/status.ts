@@ -1,7 +1,9 @@
+import { listClusterSummaries, parseListQuery, type ClusterSummary } from '../../../shared/app/cluster-list';
 import { endpointView } from '../../../shared/app/endpoint-view';
 import type { JournalEntry, LoadedCluster } from '../../../shared/ports/cluster-store';
 import type { CliContext } from '../context';
 import { EXIT, FailedError, type ExitCode } from '../errors';
+import { apiLocation, fetchFleet } from '../fleet-api';
 import { ago, table } from '../format';
 import type { Io, Output } from '../output';
 
@@ -37,54 +39,46 @@ export function clusterView(loaded: LoadedCluster, journal: JournalEntry[]) {
   };
 }
 
-/** `vipswitch status`: the fleet (every registered cluster), like `repmgr cluster show`. */
-export async function fleetStatus(ctx: CliContext, out: Output, io: Io): Promise<ExitCode> {
-  const names = await ctx.store.listClusters();
-  const rows = [];
-  for (const name of names) {
-    const [loaded, journal] = await Promise.all([ctx.store.loadCluster(name), ctx.store.readJournal(name, 1)]);
-    if (loaded === null) continue;
-    const { state } = loaded.record;
-    const endpoint = endpointView(state.epoch, loaded.targets);
-    const health = (h: string) => loaded.nodes.filter((n) => n.health === h).length;
-    rows.push({
-      cluster: name,
-      primary: state.primary,
-      timeline: state.timeline,
-      epoch: state.epoch,
-      appliedEpoch: state.appliedEpoch,
-      endpoint: endpoint.phase,
-      nodes: loaded.nodes.length,
-      health: { primary: health('primary'), replica: health('replica'), failed: health('failed'), stopped: health('stopped'), unknown: health('unknown') },
-      fenced: loaded.nodes.filter((n) => n.fenced).map((n) => n.name),
-      lastEventAt: journal[0]?.receivedAt ?? null,
-    });
+/** Clusters a page when the fleet is read from the table (no API URL for the stage). */
+const TABLE_PAGE = 100;
+
+/** The fleet read from the table with the fleet API's own code, a page at a time (a deployed stage without --api). */
+async function fleetFromTable(ctx: CliContext): Promise<ClusterSummary[]> {
+  const clusters: ClusterSummary[] = [];
+  let page = await listClusterSummaries(ctx.store, { limit: TABLE_PAGE, after: null }, new Date());
+  clusters.push(...page.clusters);
+  while (page.next !== null) {
+    page = await listClusterSummaries(ctx.store, parseListQuery({ limit: String(TABLE_PAGE), next: page.next }), new Date());
+    clusters.push(...page.clusters);
   }
-  out.result({ ok: true, table: ctx.stage.state, clusters: rows });
-  if (rows.length === 0) {
-    out.line(`no clusters registered in ${ctx.stage.state} (vipswitch apply -f cluster.yaml)`);
+  return clusters;
+}
+
+/**
+ * `vipswitch status`: the fleet, one row per cluster, from `GET /v1/clusters` (every page) when the stage's API URL is
+ * known (`--api`, VIPSWITCH_API_URL, VIPSWITCH_API; the local stage's default port), else from the table through the
+ * same code the API runs. Either way the rows are the fleet API's summaries: primary, timeline, epochs, endpoint,
+ * last failover, pages in the last 24 hours.
+ */
+export async function fleetStatus(ctx: CliContext, out: Output, io: Io, options: { api?: string } = {}): Promise<ExitCode> {
+  const api = apiLocation(ctx.stage.stage, options.api, io.env);
+  const clusters = api === null ? await fleetFromTable(ctx) : await fetchFleet({ api, env: io.env });
+  const source = api === null ? { source: 'table', table: ctx.stage.state } : { source: 'api', api: api.url };
+  out.result({ ok: true, ...source, clusters });
+  const where = api === null ? `table ${ctx.stage.state} (no API URL for stage ${ctx.stage.stage}: --api <url> or VIPSWITCH_API_URL reads GET /v1/clusters)` : `${api.url}/v1/clusters`;
+  if (clusters.length === 0) {
+    out.line(`no clusters registered (${where}; vipswitch apply -f cluster.yaml)`);
     return EXIT.ok;
   }
   const now = io.now();
   out.line(
     table(
-      ['Cluster', 'Primary', 'Timeline', 'Epoch', 'Applied', 'Endpoint', 'Nodes', 'Health', 'Last event'],
-      rows.map((r) => [
-        r.cluster,
-        r.primary,
-        r.timeline,
-        r.epoch,
-        r.appliedEpoch,
-        r.endpoint,
-        r.nodes,
-        Object.entries(r.health)
-          .filter(([, n]) => n > 0)
-          .map(([h, n]) => `${n} ${h}`)
-          .join(', ') + (r.fenced.length ? `, fenced: ${r.fenced.join(' ')}` : ''),
-        ago(r.lastEventAt, now),
-      ]),
+      ['Cluster', 'Tool', 'Primary', 'Timeline', 'Epoch', 'Applied', 'Endpoint', 'Last failover', 'Pages 24h'],
+      clusters.map((c) => [c.cluster, c.tool, c.primary, c.timeline, c.epoch, c.appliedEpoch, c.endpoint.phase, ago(c.lastFailover, now), c.pages.last24h]),
     ),
   );
+  const unsettled = clusters.filter((c) => !c.converged).length;
+  out.line(`${clusters.length} cluster(s)${unsettled > 0 ? `, ${unsettled} not converged` : ''}, from ${where}; nodes and their health: vipswitch status <cluster>`);
   return EXIT.ok;
 }
 
