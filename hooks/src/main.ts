@@ -300,8 +300,10 @@ function keepUnparsed(argv: readonly string[], error: unknown, spoolDir: string 
 }
 
 function describe(error: unknown): string {
-  if (error instanceof Error) return (error as NodeJS.ErrnoException).code ? `${(error as NodeJS.ErrnoException).code}: ${error.message}` : error.message;
-  return String(error);
+  if (!(error instanceof Error)) return String(error);
+  // Node's fs errors already start with their code ("ENOSPC: no space left on device, write"): never twice
+  const code = (error as NodeJS.ErrnoException).code;
+  return code && !error.message.startsWith(`${code}:`) ? `${code}: ${error.message}` : error.message;
 }
 
 function sleep(ms: number): Promise<void> {
