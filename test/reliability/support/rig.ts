@@ -93,14 +93,18 @@ export function awsLikeProfile(insyncMs: { minMs: number; maxMs: number }): Late
 }
 
 export function clientConfig(endpoint: string, bounds: Partial<AwsCallBounds> = {}): EC2ClientConfig {
-  return { ...awsClientConfig(bounds), endpoint, region: REGION, credentials: CREDENTIALS };
+  const config = awsClientConfig(bounds);
+  // One client here serves every schedule running at once, where AWS gives each Lambda invocation its own: with the
+  // SDK's default of 50 sockets, a mutation the guard let through could wait 20 s in the client's queue and measure
+  // the rig, not the product.
+  return { ...config, requestHandler: { ...config.requestHandler, httpAgent: { keepAlive: true, maxSockets: 1024 } }, endpoint, region: REGION, credentials: CREDENTIALS };
 }
 
 /** Bounds of the test's own calls: a loaded 2-core machine must not fail the harness itself. */
 export const PATIENT: AwsCallBounds = { maxAttempts: 10, requestTimeoutMs: 20_000, connectionTimeoutMs: 10_000 };
 
 export function dynamoClient(endpoint: string, bounds: Partial<AwsCallBounds> = {}): DynamoDBClient {
-  return new DynamoDBClient({ ...awsClientConfig(bounds), endpoint, region: REGION, credentials: CREDENTIALS });
+  return new DynamoDBClient(clientConfig(endpoint, bounds));
 }
 
 export async function createStateTable(client: DynamoDBClient, tableName: string): Promise<void> {

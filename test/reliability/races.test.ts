@@ -29,7 +29,7 @@ const AWS_SHARE = Number(process.env.VIPSWITCH_R1_AWS_SHARE ?? 0.3);
 const RUN_SEED = Number(process.env.VIPSWITCH_R1_SEED ?? Date.now() % 2_147_483_647);
 const REPLAY = process.env.VIPSWITCH_R1_REPLAY === undefined ? null : Number(process.env.VIPSWITCH_R1_REPLAY);
 const REPLAY_PROFILE = (process.env.VIPSWITCH_R1_PROFILE ?? 'instant') as Profile;
-const CONCURRENCY: Record<Profile, number> = { instant: Number(process.env.VIPSWITCH_R1_CONCURRENCY ?? 8), aws: Number(process.env.VIPSWITCH_R1_AWS_CONCURRENCY ?? 32) };
+const CONCURRENCY: Record<Profile, number> = { instant: Number(process.env.VIPSWITCH_R1_CONCURRENCY ?? 24), aws: Number(process.env.VIPSWITCH_R1_AWS_CONCURRENCY ?? 32) };
 const INSYNC = { minMs: 500, maxMs: 1500 };
 /** Schedules per DynamoDB Local process (see runChunk). */
 const CHUNK = Number(process.env.VIPSWITCH_R1_CHUNK ?? 250);
