@@ -23,14 +23,17 @@ export function pageForEntry(entry: JournalEntry): Page | null {
         details: { eventId: event.id, node: event.node, success: event.success },
       };
     case 'stale_claim': {
-      const current = details.current as { primary: string | null } | undefined;
+      const current = details.current as { primary: string | null; epoch?: number } | undefined;
       return {
         severity: 'critical',
         cluster: entry.cluster,
         type: 'stale_claim',
         subject: `vipswitch ${entry.cluster}: stale primary claim from ${event.node} (possible split brain)`,
         message: `${entry.reason}. The endpoint stays on ${current?.primary ?? 'no node'}. ${fencingSummary(details.fencing)}`,
-        details: { eventId: event.id, node: event.node, claimedTimeline: details.claimedTimeline, current, fencing: details.fencing },
+        // the holder's epoch: the de-duplication key has it, so a node that comes back stale after a NEWER failover
+        // pages again inside the window (R5 found the second one counted as a repeat), while one that flaps against
+        // the same holder pages once
+        details: { eventId: event.id, node: event.node, claimedTimeline: details.claimedTimeline, current, epoch: current?.epoch, fencing: details.fencing },
       };
     }
     case 'unverified_claim':

@@ -169,13 +169,22 @@ describe('endpoint mechanisms, paging and fencing through the API', () => {
     // The actuator pages after the answers: the first is sent, the two repeats are counted in the ledger.
     await waitFor('the first stale_claim page', 5000, () => pagesOf(stack, c).some((p) => p.type === 'stale_claim'));
     const doc = DynamoDBDocumentClient.from(localDynamoClient(stack.dynamodbEndpoint));
-    const ledger = async () => (await doc.send(new GetCommand({ TableName: LOCAL_NAMES.state, Key: { pk: `PAGE#${c.name}|stale_claim|node3|`, sk: 'PAGE' } }))).Item;
+    // The ledger's key: cluster, type, node and the holder's epoch (node2's, 2).
+    const ledger = async () => (await doc.send(new GetCommand({ TableName: LOCAL_NAMES.state, Key: { pk: `PAGE#${c.name}|stale_claim|node3|2`, sk: 'PAGE' } }))).Item;
     await waitFor('both repeats counted', 5000, async () => Number((await ledger())?.suppressed ?? 0) >= 2);
     await settled(stack, c);
     expect((await ledger())?.suppressed).toBe(2);
     expect(pagesOf(stack, c).filter((p) => p.type === 'stale_claim')).toHaveLength(1);
     // The journal still has every one of them.
     expect((await status(stack, c)).journal.filter((j: { outcome: string }) => j.outcome === 'stale_claim')).toHaveLength(3);
+
+    // A newer failover (node1 promoted, epoch 3), and node3 stale again inside the window: a new incident, paged.
+    await post(stack, c, c.nodes.node1!, JSON.stringify(makeEvent(c, c.nodes.node1!, 'standby_promote', primaryFacts(3))));
+    const again = await post(stack, c, c.nodes.node3!, JSON.stringify(makeEvent(c, c.nodes.node3!, 'repmgrd_start', primaryFacts(1))));
+    expect(again.body.code).toBe('stale_claim');
+    await waitFor('the stale_claim page of the newer epoch', 5000, () => pagesOf(stack, c).filter((p) => p.type === 'stale_claim').length === 2);
+    await settled(stack, c);
+    expect(pagesOf(stack, c).filter((p) => p.type === 'stale_claim').map((p) => p.body.details.epoch)).toEqual([2, 3]);
   });
 
   it('fencing stop-instance stops the stale node (Force), journals and pages it, and never the current primary', async () => {

@@ -71,7 +71,7 @@ describe('pageForEntry', () => {
       type: 'stale_claim',
       subject: 'vipswitch pg-main: stale primary claim from node2 (possible split brain)',
       message: 'reason of stale_claim. The endpoint stays on node1. Policy: alert only.',
-      details: { eventId: event.id, node: 'node2', claimedTimeline: 2, current: details.current, fencing: { policy: 'alert' } },
+      details: { eventId: event.id, node: 'node2', claimedTimeline: 2, current: details.current, epoch: 3, fencing: { policy: 'alert' } },
     });
     expect(stopped?.message).toContain('Fenced: instance i-node2 stopped (Force).');
     const failed = pageForEntry(entry(event, 'stale_claim', { details: { ...details, fencing: { policy: 'stop-instance', result: 'failed', instanceId: 'i-node2', error: { code: 'UnauthorizedOperation', message: 'not allowed' } } }, page: true, fence: true }));
