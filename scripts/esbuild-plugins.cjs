@@ -3,6 +3,7 @@
 'use strict';
 
 const { readFile } = require('node:fs/promises');
+const { join } = require('node:path');
 
 /**
  * The AWS SDK's schema files (`@aws-sdk/client-<service>/dist-es/schemas/schemas_0.js`, one per client since the SDK's
@@ -28,4 +29,16 @@ const inlineSdkSchemaKeys = {
   },
 };
 
-module.exports = [inlineSdkSchemaKeys];
+/**
+ * The SDK's default credential chain (`@aws-sdk/credential-provider-node`, which every client's runtime config imports)
+ * replaced by functions/lambda-credentials.ts: the credentials Lambda puts in the environment, the only source a
+ * function uses. The chain's SSO / STS / sign-in clients and its other providers (~90 KB minified) leave the bundles.
+ */
+const lambdaCredentials = {
+  name: 'vipswitch-lambda-credentials',
+  setup(build) {
+    build.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, () => ({ path: join(__dirname, '..', 'functions', 'lambda-credentials.ts') }));
+  },
+};
+
+module.exports = [inlineSdkSchemaKeys, lambdaCredentials];
