@@ -18,7 +18,8 @@
  * there): the count says so.
  *
  *   VIPSWITCH_R5_CYCLES=<n> (default 20), VIPSWITCH_R5_TOOLS=repmgr,patroni,keepalived,pgpool (default: all four;
- *   a subset writes r5-repeatability-<tools>.json, never over the full run's r5-repeatability.json)
+ *   a subset writes r5-repeatability-<tools>.json, never over the full run's r5-repeatability.json), DRILL_LOGS_DIR
+ *   (each tool's cluster logs copied there before its teardown), DRILL_VERBOSE=1 (the drills' timelines live)
  */
 import { runVipswitchDrill, type DrillResult, type DrillScenarioResult, type DrillTool } from '../../local/drill/vipswitch-drill';
 import { distribution, publish, table } from './support/report';
@@ -92,7 +93,15 @@ describe('R5: repeatability — consecutive real failovers and switchovers (long
         const scenarios = Array.from({ length: CYCLES }, () => CYCLE[tool]).flat();
         const lines: string[] = [];
         const started = Date.now();
-        const result = await runVipswitchDrill({ tool, scenarios, latency: 'aws', insyncMs: INSYNC_MS, log: (line) => (lines.push(line), process.env.DRILL_VERBOSE ? process.stdout.write(`${line}\n`) : undefined) });
+        const result = await runVipswitchDrill({
+          tool,
+          scenarios,
+          latency: 'aws',
+          insyncMs: INSYNC_MS,
+          log: (line) => (lines.push(line), process.env.DRILL_VERBOSE ? process.stdout.write(`${line}\n`) : undefined),
+          // DRILL_LOGS_DIR: the cluster's logs (PostgreSQL, repmgrd / Patroni / keepalived / pgpool, hooks) kept per tool
+          ...(process.env.DRILL_LOGS_DIR ? { logsDir: `${process.env.DRILL_LOGS_DIR}/${tool}` } : {}),
+        });
         const s = summarise(tool, result, CYCLES);
         figures[tool] = { ...s.kinds, between: s.between, wallMs: Date.now() - started, error: s.error, cluster: s.cluster };
         rows.push(...s.rows);
