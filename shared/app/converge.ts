@@ -31,15 +31,15 @@ function knownTargets(status: TargetStatus | null): Map<string, string | null> |
  * that failed after it was sent (a timed-out `ReplaceRoute` may still land). A failed read or a refused guard changed
  * nothing.
  */
-function mayHaveChanged(actions: readonly ActionReport[]): Set<string> {
-  const changed = new Set<string>();
+function mayHaveChanged(actions: readonly ActionReport[]): ActionReport[] {
+  const changed: ActionReport[] = [];
   for (const a of actions) {
     const sent =
       a.result === 'moved' ||
       a.result === 'created' ||
       (a.result === 'superseded' && a.verified === false) ||
       (a.result === 'failed' && a.from !== undefined && a.error?.code !== 'GuardFailed');
-    if (sent) changed.add(a.target);
+    if (sent) changed.push(a);
   }
   return changed;
 }
@@ -66,7 +66,7 @@ export async function converge(deps: ConvergeDeps, cluster: string, options: { f
   let last: ConvergeResult = { epoch: 0, primary: null, actions: [], converged: false };
   // What a superseded pass may have pointed at its (older) holder after the newer epoch's own move: the next pass
   // points it again, whatever a lagging Describe says (see PointAtOptions.reassert).
-  const lateChanges: Array<{ holder: string; target: string }> = [];
+  const lateChanges: Array<{ holder: string; target: string; to: string }> = [];
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const loaded = await deps.store.loadCluster(cluster);
     if (loaded === null || loaded.record.state.primary === null) return { ...last, converged: loaded !== null };
@@ -91,16 +91,19 @@ export async function converge(deps: ConvergeDeps, cluster: string, options: { f
     const guard = async () => (await deps.store.currentEpoch(cluster)) === state.epoch;
     // What the last convergence verified: on a failover every target differs for sure, so the actuators may act
     // without a first Describe (the read-back still verifies). Reconcile passes (options.fresh) read everything.
-    const known = options.fresh ? undefined : knownTargets(loaded.targets);
-    const late = new Set(lateChanges.filter((c) => c.holder !== primary.name).map((c) => c.target));
-    const reassert = late.size > 0 ? late : undefined;
+    let known = options.fresh ? undefined : knownTargets(loaded.targets);
+    const late = lateChanges.filter((c) => c.holder !== primary.name);
+    const reassert = late.length > 0 ? new Set(late.map((c) => c.target)) : undefined;
+    // What a superseded pass pointed at its holder is known too (it was this call's own write): with every target
+    // among them, the re-assert needs no Describe first, and the window on the old holder closes one read sooner.
+    if (late.length > 0) known = new Map([...(known ?? []), ...late.map((c): [string, string] => [c.target, c.to])]);
     const [actions] = await Promise.all([deps.actuator.pointAt(config.endpoints, endpointTarget(primary, loaded.nodes), { guard, known, reassert }), converging]);
     last = { epoch: state.epoch, primary: primary.name, actions, converged: false };
     // Superseded: the guard refused a mutation, or a newer epoch was committed while this pass's calls were in
     // flight. A call the guard let through may land after the newer epoch's move (EC2 takes 100–400 ms): the next
     // pass, for the newer holder, points those targets again.
     if (actions.some((a) => a.result === 'superseded') || (await deps.store.currentEpoch(cluster)) !== state.epoch) {
-      for (const target of mayHaveChanged(actions)) lateChanges.push({ holder: primary.name, target });
+      for (const a of mayHaveChanged(actions)) lateChanges.push({ holder: primary.name, target: a.target, to: a.to });
       continue;
     }
     const ok = actions.every((a) => a.result !== 'failed');

@@ -76,6 +76,8 @@ describe('converge', () => {
     expect(calls.map((c) => c.target.primary.name)).toEqual(['node2', 'node3']);
     expect(calls[0]?.options.reassert).toBeUndefined();
     expect(calls[1]?.options.reassert).toEqual(new Set(ROUTE_TABLES.routeTableIds.map((id) => `${id} ${ROUTE_TABLES.vip}/32`)));
+    // What the superseded pass wrote is known: the re-assert acts without a Describe first.
+    expect(calls[1]?.options.known).toEqual(new Map(ROUTE_TABLES.routeTableIds.map((id) => [`${id} ${ROUTE_TABLES.vip}/32`, calls[0]?.target.primary.eni])));
   });
 
   it('does not point again what a superseded pass never sent', async () => {
