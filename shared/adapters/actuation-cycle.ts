@@ -214,7 +214,7 @@ export async function runActuationCycle<T extends ActuationTarget, S, R = void>(
       for (const p of group) finish(p.index, verification.error ? { ...verification, result: 'failed' } : verification);
     }),
   );
-  if (toReadBack.length > 0) await verifyByReadBack(mechanism, toReadBack, options.readBack ?? DEFAULT_READ_BACK, finish);
+  if (toReadBack.length > 0) await verifyByReadBack(mechanism, toReadBack, options.readBack ?? DEFAULT_READ_BACK, finish, checkpoint);
   return reports;
 }
 
@@ -232,18 +232,33 @@ function knownStates<T extends ActuationTarget, S, R>(mechanism: ActuationMechan
 /**
  * Re-read the changed targets until each compares `in_place` or the reads run out. A target confirmed once is not
  * read again (a later move by someone else is the next cycle's business); one never confirmed fails with
- * `VerificationFailed`, saying what it read back as.
+ * `VerificationFailed`, saying what it read back as. Before every read but the first the guard is asked: once a newer
+ * epoch is committed, confirming this move is pointless (the newer one must act, soon), so the unconfirmed targets are
+ * reported `superseded` with `verified: false` (the change was made) and the reads stop.
  */
 async function verifyByReadBack<T extends ActuationTarget, S, R>(
   mechanism: ActuationMechanism<T, S, R>,
   changed: ReadonlyArray<Pending<T, S> & { index: number }>,
   options: ReadBackOptions,
   finish: (index: number, fields: Partial<ActionReport>) => void,
+  checkpoint: () => Promise<void>,
 ): Promise<void> {
   let unconfirmed = [...changed];
   const lastSeen = new Map<number, { observedAfter: string | null } | { error: unknown }>();
+  let reads = 0;
+  let superseded = false;
   const seen = await readBack(
     async () => {
+      if (reads++ > 0) {
+        try {
+          await checkpoint();
+        } catch (error) {
+          // Only a newer epoch stops the reads; a guard that failed says nothing about this move.
+          if (!(error instanceof Superseded)) throw error;
+          superseded = true;
+          return 0;
+        }
+      }
       const observed = await mechanism.observe(unconfirmed.map((p) => p.target));
       unconfirmed = unconfirmed.filter((p, i) => {
         const o = observed[i] ?? { error: new Error('not read back') };
@@ -265,6 +280,10 @@ async function verifyByReadBack<T extends ActuationTarget, S, R>(
     options,
   );
   for (const p of unconfirmed) {
+    if (superseded) {
+      finish(p.index, { result: 'superseded', verified: false });
+      continue;
+    }
     const last = lastSeen.get(p.index) ?? { error: seen.error };
     const name = p.comparison.target ?? p.target.target;
     if ('observedAfter' in last) {

@@ -262,6 +262,26 @@ describe('Ec2RouteActuator', () => {
     expect([routeTarget(RTB_MAIN), routeTarget(RTB_SUBNET)]).toEqual([ENI[1], ENI[1]]);
   });
 
+  it('stops reading back once a newer epoch is committed: superseded, verified false (the change was made)', async () => {
+    await withLaggingDescribes(async (aws, client) => {
+      // The guard lets both mutations through, then a newer claim commits while the lagging reads still show node1.
+      let newest = true;
+      const g = guard(() => newest);
+      const act = new Ec2RouteActuator({ client }).pointAt(both, to(2), { guard: g.fn });
+      await eventually('both ReplaceRoutes made', 5000, () => (aws.calls().filter((c) => c.action === 'ReplaceRoute' && c.status !== null).length === 2 ? true : undefined));
+      newest = false;
+
+      const reports = await act;
+
+      expect(reports.map((r) => [r.result, r.verified])).toEqual([
+        ['superseded', false],
+        ['superseded', false],
+      ]);
+      // Stopped well before the default read-back's nine reads ran out.
+      expect(aws.calls().filter((c) => c.action === 'DescribeRouteTables').length).toBeLessThan(9);
+    });
+  });
+
   it('with its default read-back, confirms a move although DescribeRouteTables answers the old routes for 1.5 s', async () => {
     await withLaggingDescribes(async (aws, client) => {
       // Act
