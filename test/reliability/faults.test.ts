@@ -21,6 +21,7 @@
  *   long form:            600 (npm run reliability), or VIPSWITCH_R2_N=<n>; seed: VIPSWITCH_R2_SEED=<seed>
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFleetObserver } from '../../shared/adapters/reconcile-observer';
@@ -132,16 +133,17 @@ describe('R2: faults — the invariants hold and nothing is lost while AWS, Dyna
         const faultsOn = Date.now();
         killing = true;
         const waveStart = performance.now();
-        // The fault timeline of the wave: the actuator crashing between commit and move, and DynamoDB going away.
+        // The fault timeline of the wave: the actuator crashing between commit and move, and DynamoDB going away. The
+        // pauses place the faults in time (workload, not synchronisation: nothing waits on them to be true).
         const chaos = (async () => {
           for (const n of [2, 1, 3, 2, 30]) {
-            await new Promise((resolve) => setTimeout(resolve, r.int(400, 1200)));
+            await delay(r.int(400, 1200));
             rig.trigger.failNext(n);
             failNexts.push(n);
           }
           const stoppedAt = performance.now();
           await ddb.stop();
-          await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
+          await delay(OUTAGE_MS);
           await ddb.start();
           outages.push({ stoppedMs: Math.round(stoppedAt - waveStart), downMs: Math.round(performance.now() - stoppedAt) });
         })();

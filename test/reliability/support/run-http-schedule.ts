@@ -12,7 +12,7 @@ import { offlineInvoker } from '../../../local/stream-trigger';
 import { signedHeaders } from '../../../shared/protocol/signature';
 import { invokeReconcile, registerCluster, type TestCluster } from '../../support/local';
 import { clientConfig, PATIENT, type EpochRead, type PageRecord, type RouteObserver } from './rig';
-import { eventOf, reconcilePeriodAfterDrift, retryable, settle, type ActionRecord, type Answer, type ClusterRef, type FinalView, type SendRecord, type Trace } from './run-schedule';
+import { actuatorOutcome, eventOf, reconcilePeriodAfterDrift, retryLikeHook, settle, type ActionRecord, type Answer, type ClusterRef, type FinalView, type SendRecord, type Trace } from './run-schedule';
 import type { CallSpec, Schedule } from './schedule';
 
 export interface HttpRig {
@@ -77,13 +77,7 @@ async function postOnce(stack: LocalStack, cluster: ClusterRef, node: string, bo
 }
 
 async function postLikeHook(stack: LocalStack, cluster: ClusterRef, node: string, body: string, deadline: number): Promise<{ answer: Answer; attempts: number }> {
-  let attempts = 0;
-  for (;;) {
-    attempts++;
-    const answer = await postOnce(stack, cluster, node, body, attempts % 30);
-    if (!retryable(answer) || performance.now() > deadline) return { answer, attempts };
-    await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** Math.min(attempts, 6)) * (0.5 + Math.random() / 2)));
-  }
+  return retryLikeHook((attempt) => postOnce(stack, cluster, node, body, attempt % 30), deadline);
 }
 
 /** A stream record of the cluster's fencing record, delivered again to the actuate Lambda (at-least-once delivery). */
@@ -185,13 +179,9 @@ export async function runHttpSchedule(rig: HttpRig, schedule: Schedule, options:
       }),
     );
 
-    const settled = await settle(stack.store, name, options.settleMs);
-    let unsettled: string | null = settled ? null : `not settled ${options.settleMs} ms after the last step`;
-    let beforeReconcile = await finalHttpView(rig, cluster);
-    for (let i = 0; i < 20 && settled && beforeReconcile.targets?.phase === 'converging'; i++) {
-      await settle(stack.store, name, options.settleMs);
-      beforeReconcile = await finalHttpView(rig, cluster);
-    }
+    const outcome = await actuatorOutcome(() => settle(stack.store, name, options.settleMs), () => finalHttpView(rig, cluster), options.settleMs);
+    let unsettled = outcome.unsettled;
+    const { beforeReconcile } = outcome;
     await reconcilePeriodAfterDrift(actions);
     const start = performance.now();
     actions.push({ op: 'reconcile', start, end: performance.now(), detail: `scheduled ${await rig.reconcile()}` });

@@ -4,6 +4,7 @@
  * invariants are checked on.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { DeleteRouteCommand, ReplaceRouteCommand } from '@aws-sdk/client-ec2';
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { authenticate } from '../../../shared/app/authenticate';
@@ -126,13 +127,33 @@ export function retryable(answer: Answer): boolean {
  * so never a replay of itself), until a final answer or `deadline` (performance.now()).
  */
 export async function sendLikeHook(store: ClusterStore, cluster: ClusterRef, node: string, body: string, deadline: number): Promise<{ answer: Answer; attempts: number }> {
-  let attempts = 0;
-  for (;;) {
-    attempts++;
-    const answer = await ingestOnce(store, cluster, node, body, attempts % 30);
+  return retryLikeHook((attempt) => ingestOnce(store, cluster, node, body, attempt % 30), deadline);
+}
+
+/**
+ * The hook's retry loop, as workload (not synchronisation): send, and while the answer is retryable and `deadline`
+ * (performance.now()) has not passed, back off 25 ms doubling to 1 s, with jitter, then send again.
+ */
+export async function retryLikeHook(send: (attempt: number) => Promise<Answer>, deadline: number): Promise<{ answer: Answer; attempts: number }> {
+  for (let attempts = 1; ; attempts++) {
+    const answer = await send(attempts);
     if (!retryable(answer) || performance.now() > deadline) return { answer, attempts };
-    await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** Math.min(attempts, 6)) * (0.5 + Math.random() / 2)));
+    await delay(Math.min(1000, 25 * 2 ** Math.min(attempts, 6)) * (0.5 + Math.random() / 2));
   }
+}
+
+/**
+ * Wait for the schedule's cluster to settle, then for any pass a redelivered record started after the status said
+ * converged: what the actuator alone left, before the scheduled reconcile pass.
+ */
+export async function actuatorOutcome(settleOnce: () => Promise<unknown>, view: () => Promise<FinalView>, settleMs: number): Promise<{ unsettled: string | null; beforeReconcile: FinalView; settled: boolean }> {
+  const settled = (await settleOnce()) !== null;
+  let beforeReconcile = await view();
+  for (let i = 0; i < 20 && settled && beforeReconcile.targets?.phase === 'converging'; i++) {
+    await settleOnce();
+    beforeReconcile = await view();
+  }
+  return { settled, unsettled: settled ? null : `not settled ${settleMs} ms after the last step`, beforeReconcile };
 }
 
 /** The test's own reads and writes retry through a DynamoDB outage (R2 stops it); the app's calls never do this. */
@@ -240,15 +261,9 @@ export async function runSchedule(rig: Rig, schedule: Schedule, options: RunOpti
 
   const steps: Steps = { schedule, cluster, t0, sends, actions };
   if (options.stopAfterSteps) return { ...steps, quiescentAt: performance.now(), unsettled: null, beforeReconcile: EMPTY_VIEW, final: EMPTY_VIEW, pages: [], epochReads: [], routeHistory: {} };
-  const settled = await settle(rig.store, name, options.settleMs);
-  let unsettled: string | null = settled ? null : `not settled ${options.settleMs} ms after the last step`;
-  // What the actuator alone left (before the scheduled reconcile pass, which heals drift and failed moves). A
-  // redelivered record can start one more pass for the same epoch after the status said converged: wait it out.
-  let beforeReconcile = await finalView(rig, cluster);
-  for (let i = 0; i < 20 && settled && beforeReconcile.targets?.phase === 'converging'; i++) {
-    await settle(rig.store, name, options.settleMs);
-    beforeReconcile = await finalView(rig, cluster);
-  }
+  const outcome = await actuatorOutcome(() => settle(rig.store, name, options.settleMs), () => finalView(rig, cluster), options.settleMs);
+  let unsettled = outcome.unsettled;
+  const { beforeReconcile } = outcome;
   await reconcilePeriodAfterDrift(actions);
   const start = performance.now();
   const result = await converge({ store, actuator: rig.deps.actuator, now: () => new Date() }, name, { fresh: true, inFlightMs: 120_000 }).catch((e: Error) => ({ error: e.message }));
