@@ -176,6 +176,13 @@ async function nodeCrash(ctx: Ctx, rec: ScenarioRecorder, result: DrillScenarioR
     rec.add(node === p ? 'keepalived MASTER' : 'standby MASTER', at, node, node === p ? `the VIP on ${node}'s veth0 (its notify MASTER is the claim)` : `the VIP on the standby ${node}'s veth0 (a role disagreement, paged) until ${p}'s higher priority took it`);
   }
   if (!masters!.seen.has(p)) throw new Error(`keepalived never made the new primary ${p} MASTER`);
+  // its notify MASTER waits (up to promoteWaitMs) for a promotion that never comes, then reaches the journal: wait for it
+  for (const [node, at] of masters!.seen) {
+    if (node === p) continue;
+    const refused = await waitFor(ctx, `the MASTER of the standby ${node} journaled as a role disagreement`, 30_000, () =>
+      journalSince(ctx, at).find((e) => e.node === node && e.type === 'master' && e.outcome === 'ignored'), 100);
+    rec.add('standby refused', refused.at, node, `${refused.type} → ${refused.outcome} — ${refused.reason}`);
+  }
   rec.steps.sort((a, b) => a.atMs - b.atMs);
   ctx.down = old;
   ctx.lastFailedOver = old;
