@@ -161,7 +161,7 @@ export async function runActuationCycle<T extends ActuationTarget, S, R = void>(
     const comparison = mechanism.compare(target, seen.state);
     finish(index, { target: comparison.target ?? target.target, from: comparison.from });
     // A target to re-assert is pointed again although the read says it is right: the read may lag a late change.
-    const reassert = comparison.result === 'in_place' && !options.plan && mechanism.fromKnown !== undefined && options.reassert?.has(target.target) === true;
+    const reassert = comparison.result === 'in_place' && !options.plan && mechanism.fromKnown !== undefined && (options.reassert === 'all' || options.reassert?.has(target.target) === true);
     if (reassert) pending.push({ target, state: seen.state, comparison: { ...comparison, result: 'moved' }, index });
     else if (comparison.result === 'in_place') finish(index, { result: 'in_place' });
     else if (options.plan) finish(index, { result: 'planned' });

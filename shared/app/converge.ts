@@ -59,7 +59,9 @@ export function endpointTarget(primary: NodeRecord, nodes: NodeRecord[]): Endpoi
  * claim. After the pass the epoch is read again; `appliedEpoch` is recorded only while it is still current. A mutation
  * the guard let through can still land after the newer epoch's own move (it was in flight when the claim committed):
  * the next pass points every target it may have changed again, without trusting a Describe that can lag that late
- * change, so the window a target spends on the old holder is about one EC2 mutation. Every pass
+ * change, so the window a target spends on the old holder is about one EC2 mutation. The first pass of a new epoch
+ * points every idempotent target (route tables) whatever a read says, for the late write an older pass made without
+ * seeing the newer commit. Every pass
  * records the targets' status (desired vs observed, converging / converged / failed, and when). Safe to re-run.
  */
 export async function converge(deps: ConvergeDeps, cluster: string, options: { fresh?: boolean; inFlightMs?: number } = {}): Promise<ConvergeResult> {
@@ -93,7 +95,13 @@ export async function converge(deps: ConvergeDeps, cluster: string, options: { f
     // without a first Describe (the read-back still verifies). Reconcile passes (options.fresh) read everything.
     let known = options.fresh ? undefined : knownTargets(loaded.targets);
     const late = lateChanges.filter((c) => c.holder !== primary.name);
-    const reassert = late.length > 0 ? new Set(late.map((c) => c.target)) : undefined;
+    // Until one pass of this epoch has converged (appliedEpoch), every pass points every target again whatever a
+    // read says: a pass for the older epoch (in another invocation) may have written its holder just before this
+    // commit, and a Describe within EC2's lag window can still show the value from before that write, i.e. this
+    // epoch's holder when the two alternate. The older pass saw no newer epoch after its call, so it re-asserts
+    // nothing; a pass that loaded after the commit is the one left to do it.
+    const newEpoch = state.appliedEpoch < state.epoch;
+    const reassert = newEpoch ? ('all' as const) : late.length > 0 ? new Set(late.map((c) => c.target)) : undefined;
     // What a superseded pass pointed at its holder is known too (it was this call's own write): with every target
     // among them, the re-assert needs no Describe first, and the window on the old holder closes one read sooner.
     if (late.length > 0) known = new Map([...(known ?? []), ...late.map((c): [string, string] => [c.target, c.to])]);

@@ -88,7 +88,8 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return results;
 }
 
-const changedIn = (actions: ActionReport[]) => actions.filter((a) => a.result === 'moved' || a.result === 'created').length;
+/** Targets a pass changed; a re-assert of a target read as already right (`from` = `to`) is not drift. */
+const changedIn = (actions: ActionReport[]) => actions.filter((a) => (a.result === 'moved' || a.result === 'created') && a.from !== a.to).length;
 const failedIn = (actions: ActionReport[]) => actions.filter((a) => a.result === 'failed').length;
 
 /**

@@ -24,9 +24,10 @@ export interface PointAtOptions {
    * Targets (by report `target`) to point again even when a read says they already point right: a pass working for
    * an older epoch may have changed them after the newer epoch's own move, and EC2's Describe can still show the value
    * from before that late change for about a second. Only a mechanism whose mutation is idempotent honours it (the
-   * same ones as `known`); the others read and compare as usual.
+   * same ones as `known`); the others read and compare as usual. `'all'`: every target (the first pass of a new
+   * epoch, see `converge`).
    */
-  reassert?: ReadonlySet<string>;
+  reassert?: ReadonlySet<string> | 'all';
 }
 
 /**

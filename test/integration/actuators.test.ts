@@ -262,6 +262,20 @@ describe('Ec2RouteActuator', () => {
     expect([routeTarget(RTB_MAIN), routeTarget(RTB_SUBNET)]).toEqual([ENI[1], ENI[1]]);
   });
 
+  it('re-asserts every target with reassert "all" (the first pass of a new epoch)', async () => {
+    await ec2.send(new ReplaceRouteCommand({ RouteTableId: RTB_MAIN, DestinationCidrBlock: `${VIP}/32`, NetworkInterfaceId: ENI[1] }));
+    await ec2.send(new ReplaceRouteCommand({ RouteTableId: RTB_SUBNET, DestinationCidrBlock: `${VIP}/32`, NetworkInterfaceId: ENI[1] }));
+    const since = mark();
+
+    const reports = await new Ec2RouteActuator({ client: ec2 }).pointAt(both, to(2), { reassert: 'all' });
+
+    expect(reports.map((r) => [r.result, r.verified])).toEqual([
+      ['moved', true],
+      ['moved', true],
+    ]);
+    expect(mutatingSince(since).map((c) => c.params.RouteTableId).sort()).toEqual([RTB_MAIN, RTB_SUBNET].sort());
+  });
+
   it('stops reading back once a newer epoch is committed: superseded, verified false (the change was made)', async () => {
     await withLaggingDescribes(async (aws, client) => {
       // The guard lets both mutations through, then a newer claim commits while the lagging reads still show node1.

@@ -65,7 +65,8 @@ describe('converge', () => {
     const racing: EndpointActuator = {
       pointAt: async (endpoints, target, options) => {
         // node3's claim commits while node2's ReplaceRoutes are in flight: they passed the guard and land after it.
-        if (calls.length === 0) await store.setState('pg-main', { primary: 'node3', timeline: 3, epoch: 3 });
+        // Another invocation (node3's own actuator) converges epoch 3 before these land.
+        if (calls.length === 0) await store.setState('pg-main', { primary: 'node3', timeline: 3, epoch: 3, appliedEpoch: 3 });
         return actuator.pointAt(endpoints, target, options);
       },
     };
@@ -74,10 +75,22 @@ describe('converge', () => {
 
     expect(result).toMatchObject({ epoch: 3, primary: 'node3', converged: true });
     expect(calls.map((c) => c.target.primary.name)).toEqual(['node2', 'node3']);
-    expect(calls[0]?.options.reassert).toBeUndefined();
+    expect(calls[0]?.options.reassert).toBe('all');
     expect(calls[1]?.options.reassert).toEqual(new Set(ROUTE_TABLES.routeTableIds.map((id) => `${id} ${ROUTE_TABLES.vip}/32`)));
     // What the superseded pass wrote is known: the re-assert acts without a Describe first.
     expect(calls[1]?.options.known).toEqual(new Map(ROUTE_TABLES.routeTableIds.map((id) => [`${id} ${ROUTE_TABLES.vip}/32`, calls[0]?.target.primary.eni])));
+  });
+
+  it('until an epoch has converged once, every pass points every target whatever a read says; later passes trust their reads', async () => {
+    // epoch 1's move (to node1) may have landed just before node2's commit, where a Describe can still show older values
+    const store = await storeWithCluster({ now, state: { primary: 'node2', timeline: 2, epoch: 2, appliedEpoch: 1 } });
+    const { actuator, calls } = recordingActuator();
+
+    await converge({ store, actuator, now }, 'pg-main');
+    await converge({ store, actuator, now }, 'pg-main');
+    await converge({ store, actuator, now }, 'pg-main', { fresh: true, inFlightMs: 120_000 });
+
+    expect(calls.map((c) => c.options.reassert)).toEqual(['all', undefined, undefined]);
   });
 
   it('does not point again what a superseded pass never sent', async () => {
@@ -87,8 +100,8 @@ describe('converge', () => {
       pointAt: async (endpoints, target, options = {}) => {
         calls.push(options);
         if (calls.length > 1) return (endpoints.routeTables?.routeTableIds ?? []).map((id): ActionReport => ({ mechanism: 'route_table', target: `${id} ${ROUTE_TABLES.vip}/32`, to: target.primary.eni, result: 'in_place' }));
-        // The guard refused both mutations (nothing sent), after node3's claim.
-        await store.setState('pg-main', { primary: 'node3', timeline: 3, epoch: 3 });
+        // The guard refused both mutations (nothing sent), after node3's claim (its actuator has converged it).
+        await store.setState('pg-main', { primary: 'node3', timeline: 3, epoch: 3, appliedEpoch: 3 });
         return (endpoints.routeTables?.routeTableIds ?? []).map((id): ActionReport => ({ mechanism: 'route_table', target: `${id} ${ROUTE_TABLES.vip}/32`, to: target.primary.eni, from: 'eni-1', result: 'superseded' }));
       },
     };
