@@ -5,7 +5,7 @@
  * reactToChanges / converge with the real EC2 and Route 53 actuators, invoked by the local stream trigger; reconcile:
  * converge with `fresh`) against DynamoDB Local and the local AWS endpoint, one cluster per schedule, many at once.
  * Two profiles: `instant`, and the AWS-like one (call latencies, Describe lag, Route 53 INSYNC shortened to 0.5–1.5 s).
- * The whole HTTP path (signed POSTs, serverless-offline, the actuate and reconcile Lambdas) is races-http.long.ts (npm run reliability).
+ * The whole HTTP path (signed POSTs, serverless-offline, the actuate and reconcile Lambdas) is races-http.test.ts.
  *
  *   CI form (npm test):   1,000 schedules (700 instant, 300 AWS-like)
  *   long form:            10,000 (npm run reliability sets VIPSWITCH_RELIABILITY=long), or VIPSWITCH_R1_N=<n>
