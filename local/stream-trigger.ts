@@ -54,6 +54,11 @@ export interface StreamTrigger {
   stats(): StreamTriggerStats;
   /** Resolves when every record read so far has been handled (tests: "nothing left in flight"). */
   idle(): Promise<void>;
+  /**
+   * Whether a record of this partition key (`CLUSTER#<name>`) is waiting in a lane or in a batch still being handled
+   * (its invocation, its retries): tests use it for "the actuator is done with this cluster".
+   */
+  handling(pk: string): boolean;
   stop(): Promise<void>;
 }
 
@@ -101,8 +106,18 @@ export async function startStreamTrigger(options: StreamTriggerOptions): Promise
   let failNext = 0;
   let idleWaiters: (() => void)[] = [];
 
-  const laneOf = (record: StreamRecord) => createHash('sha1').update(record.dynamodb?.Keys?.pk?.S ?? '').digest().readUInt32BE(0) % lanes.length;
+  const pkOf = (record: StreamRecord) => record.dynamodb?.Keys?.pk?.S ?? '';
+  const laneOf = (record: StreamRecord) => createHash('sha1').update(pkOf(record)).digest().readUInt32BE(0) % lanes.length;
   const isIdle = () => busy.size === 0 && lanes.every((l) => l.length === 0);
+  /** Records of each partition key in batches being handled. */
+  const running = new Map<string, number>();
+  const count = (records: StreamRecord[], by: number) => {
+    for (const r of records) {
+      const n = (running.get(pkOf(r)) ?? 0) + by;
+      if (n > 0) running.set(pkOf(r), n);
+      else running.delete(pkOf(r));
+    }
+  };
   const settleIdle = () => {
     if (!isIdle()) return;
     const waiters = idleWaiters;
@@ -161,7 +176,9 @@ export async function startStreamTrigger(options: StreamTriggerOptions): Promise
     if (busy.has(lane) || lanes[lane]!.length === 0 || controller.signal.aborted) return;
     busy.add(lane);
     const records = lanes[lane]!.splice(0, settings.batchSize);
+    count(records, 1);
     void runBatch({ records, attempts: 0 }).finally(() => {
+      count(records, -1);
       busy.delete(lane);
       pump(lane);
       settleIdle();
@@ -218,6 +235,7 @@ export async function startStreamTrigger(options: StreamTriggerOptions): Promise
     },
     stats: () => ({ ...stats }),
     idle: () => (isIdle() ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
+    handling: (pk) => running.has(pk) || lanes.some((l) => l.some((r) => pkOf(r) === pk)),
     stop: async () => {
       controller.abort();
       await loop;

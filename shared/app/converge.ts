@@ -84,17 +84,18 @@ export async function converge(deps: ConvergeDeps, cluster: string, options: { f
     const primary = loaded.nodes.find((n) => n.name === state.primary);
     if (primary === undefined) throw new Error(`primary ${state.primary} of ${cluster} is not a registered node`);
     const since = loaded.targets?.epoch === state.epoch ? loaded.targets.since : deps.now().toISOString();
-    // Status readers see the move under way (a reconcile pass over a converged endpoint writes nothing here). Written
-    // alongside the move, not before it: the status write must not delay the first mutation.
+    const late = lateChanges.filter((c) => c.holder !== primary.name);
+    // Status readers see the move under way (a reconcile pass over a converged endpoint writes nothing here; one that
+    // re-asserts a late change does: the endpoint may be off right now). Written alongside the move, not before it:
+    // the status write must not delay the first mutation.
     const converging =
-      loaded.targets?.epoch === state.epoch && loaded.targets.phase === 'converged'
+      loaded.targets?.epoch === state.epoch && loaded.targets.phase === 'converged' && late.length === 0
         ? Promise.resolve()
         : deps.store.recordTargets(cluster, { epoch: state.epoch, primary: primary.name, phase: 'converging', since, at: deps.now().toISOString(), targets: loaded.targets?.epoch === state.epoch ? loaded.targets.targets : [] });
     const guard = async () => (await deps.store.currentEpoch(cluster)) === state.epoch;
     // What the last convergence verified: on a failover every target differs for sure, so the actuators may act
     // without a first Describe (the read-back still verifies). Reconcile passes (options.fresh) read everything.
     let known = options.fresh ? undefined : knownTargets(loaded.targets);
-    const late = lateChanges.filter((c) => c.holder !== primary.name);
     // Until one pass of this epoch has converged (appliedEpoch), every pass points every target again whatever a
     // read says: a pass for the older epoch (in another invocation) may have written its holder just before this
     // commit, and a Describe within EC2's lag window can still show the value from before that write, i.e. this

@@ -1,7 +1,7 @@
 import type { Alerter } from '../ports/alerter';
 import type { ActionReport, ClusterStore, LoadedCluster } from '../ports/cluster-store';
 import type { CallCounts, FleetObservation, FleetObserver } from '../ports/reconcile-observer';
-import { converge, endpointTarget } from './converge';
+import { converge, endpointTarget, type ConvergeResult } from './converge';
 import { actuationFailedPage, driftRepairedPage } from './pages';
 
 /**
@@ -198,6 +198,20 @@ function inFlight(l: LoadedCluster, now: Date, inFlightMs: number): boolean {
   return t !== null && t.epoch === l.record.state.epoch && t.phase === 'converging' && now.getTime() - Date.parse(t.at) < inFlightMs;
 }
 
+/**
+ * What a reconcile pass over one cluster pages: the drift it repaired, and a move it could not carry out (unless a
+ * newer epoch took over: that one's actuator owns the cluster). Returns the targets changed and failed.
+ */
+export async function pageReconcilePass(alerter: Alerter, cluster: string, result: ConvergeResult): Promise<{ changed: number; failed: number }> {
+  const changed = changedIn(result.actions);
+  const failed = failedIn(result.actions);
+  if (changed > 0) await alerter.page(driftRepairedPage(cluster, result.primary, result.epoch, result.actions));
+  if (!result.converged && result.primary !== null && !result.actions.some((a) => a.result === 'superseded')) {
+    await alerter.page(actuationFailedPage(cluster, result.primary, result.epoch, result.actions, 'reconcile'));
+  }
+  return { changed, failed };
+}
+
 /** Converge one cluster the comparison found wanting, unless it changed since the sweep read it. */
 async function repair(deps: FleetSweepDeps, observation: FleetObservation, found: ClusterSweepResult, observedAt: number, inFlightMs: number): Promise<ClusterSweepResult> {
   const { cluster } = found;
@@ -212,12 +226,7 @@ async function repair(deps: FleetSweepDeps, observation: FleetObservation, found
     return { ...found, outcome: 'failed', failed: found.drift, error: { code: 'ConvergeFailed', message: String((error as Error)?.message ?? error).slice(0, 300) } };
   }
   if (result.inFlight) return { ...found, outcome: 'in_flight' };
-  const changed = changedIn(result.actions);
-  const failed = failedIn(result.actions);
-  if (changed > 0) await deps.alerter.page(driftRepairedPage(cluster, result.primary, result.epoch, result.actions));
-  if (!result.converged && result.primary !== null && !result.actions.some((a) => a.result === 'superseded')) {
-    await deps.alerter.page(actuationFailedPage(cluster, result.primary, result.epoch, result.actions, 'reconcile'));
-  }
+  const { changed, failed } = await pageReconcilePass(deps.alerter, cluster, result);
   const outcome: ClusterSweepOutcome = result.converged ? (changed > 0 ? 'repaired' : 'applied') : result.actions.some((a) => a.result === 'superseded') ? 'superseded' : 'failed';
   const error = result.actions.find((a) => a.result === 'failed')?.error;
   return { ...found, epoch: result.epoch, outcome, changed, failed, ...(error ? { error } : {}) };

@@ -179,13 +179,14 @@ export async function runHttpSchedule(rig: HttpRig, schedule: Schedule, options:
       }),
     );
 
-    const outcome = await actuatorOutcome(() => settle(stack.store, name, options.settleMs), () => finalHttpView(rig, cluster), options.settleMs);
+    const busy = () => stack.trigger.handling(`CLUSTER#${name}`);
+    const outcome = await actuatorOutcome(() => settle(stack.store, name, options.settleMs, busy), () => finalHttpView(rig, cluster), options.settleMs);
     let unsettled = outcome.unsettled;
     const { beforeReconcile } = outcome;
     await reconcilePeriodAfterDrift(actions);
     const start = performance.now();
     actions.push({ op: 'reconcile', start, end: performance.now(), detail: `scheduled ${await rig.reconcile()}` });
-    if (!(await settle(stack.store, name, options.settleMs))) unsettled ??= 'not settled after the scheduled reconcile';
+    if (!(await settle(stack.store, name, options.settleMs, busy))) unsettled ??= 'not settled after the scheduled reconcile';
     const quiescentAt = performance.now();
     const final = await finalHttpView(rig, cluster);
     const routeHistory: Record<string, [number, string | null][]> = {};

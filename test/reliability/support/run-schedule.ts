@@ -11,6 +11,7 @@ import { authenticate } from '../../../shared/app/authenticate';
 import { converge } from '../../../shared/app/converge';
 import { processEvent } from '../../../shared/app/process-event';
 import { reactToChanges } from '../../../shared/app/react-to-changes';
+import { pageReconcilePass } from '../../../shared/app/reconcile-fleet';
 import { validateEvent } from '../../../shared/app/validate-event';
 import { VipswitchError } from '../../../shared/domain/errors';
 import type { VipEvent } from '../../../shared/domain/event';
@@ -182,11 +183,15 @@ export interface RunOptions {
   stopAfterSteps?: boolean;
 }
 
-/** Wait until the status says the actuator is done with the current epoch (converged or failed); bounded. */
-export async function settle(store: ClusterStore, cluster: string, timeoutMs: number): Promise<{ state: ClusterState; targets: TargetStatus | null } | null> {
+/**
+ * Wait until the status says the actuator is done with the current epoch (converged or failed) and the trigger holds
+ * no change of the cluster (`busy`: an invocation still running may be an older epoch's, whose late mutation it has
+ * yet to re-assert); bounded.
+ */
+export async function settle(store: ClusterStore, cluster: string, timeoutMs: number, busy: () => boolean = () => false): Promise<{ state: ClusterState; targets: TargetStatus | null } | null> {
   const deadline = performance.now() + timeoutMs;
   for (let pause = 25; ; pause = Math.min(100, pause * 2)) {
-    const loaded = await store.loadCluster(cluster).catch(() => null);
+    const loaded = busy() ? null : await store.loadCluster(cluster).catch(() => null);
     if (loaded) {
       const { state } = loaded.record;
       const t = loaded.targets;
@@ -237,7 +242,10 @@ export async function runSchedule(rig: Rig, schedule: Schedule, options: RunOpti
           return send(entry?.call ?? findCall(schedule, step.id), entry !== undefined);
         }
         case 'reconcile': {
-          const result = await converge({ store, actuator: rig.deps.actuator, now: () => new Date() }, name, { fresh: true, inFlightMs: step.inFlightMs }).catch((e: Error) => ({ error: e.message }));
+          // As the reconcile Lambda does for a cluster it repairs: converge with fresh reads, then page what it found.
+          const result = await converge({ store, actuator: rig.deps.actuator, now: () => new Date() }, name, { fresh: true, inFlightMs: step.inFlightMs })
+            .then(async (r) => (r.inFlight ? r : (await pageReconcilePass(rig.deps.alerter, name, r), r)))
+            .catch((e: Error) => ({ error: e.message }));
           actions.push({ op: 'reconcile', start, end: performance.now(), detail: JSON.stringify(summary(result)) });
           return;
         }
@@ -261,14 +269,15 @@ export async function runSchedule(rig: Rig, schedule: Schedule, options: RunOpti
 
   const steps: Steps = { schedule, cluster, t0, sends, actions };
   if (options.stopAfterSteps) return { ...steps, quiescentAt: performance.now(), unsettled: null, beforeReconcile: EMPTY_VIEW, final: EMPTY_VIEW, pages: [], epochReads: [], routeHistory: {} };
-  const outcome = await actuatorOutcome(() => settle(rig.store, name, options.settleMs), () => finalView(rig, cluster), options.settleMs);
+  const busy = () => rig.trigger.handling(`CLUSTER#${name}`);
+  const outcome = await actuatorOutcome(() => settle(rig.store, name, options.settleMs, busy), () => finalView(rig, cluster), options.settleMs);
   let unsettled = outcome.unsettled;
   const { beforeReconcile } = outcome;
   await reconcilePeriodAfterDrift(actions);
   const start = performance.now();
   const result = await converge({ store, actuator: rig.deps.actuator, now: () => new Date() }, name, { fresh: true, inFlightMs: 120_000 }).catch((e: Error) => ({ error: e.message }));
   actions.push({ op: 'reconcile', start, end: performance.now(), detail: `scheduled ${JSON.stringify(summary(result))}` });
-  if (!(await settle(rig.store, name, options.settleMs))) unsettled ??= 'not settled after the scheduled reconcile';
+  if (!(await settle(rig.store, name, options.settleMs, busy))) unsettled ??= 'not settled after the scheduled reconcile';
   return completeTrace(rig, steps, { unsettled, beforeReconcile, final: await finalView(rig, cluster) });
 }
 
