@@ -39,7 +39,8 @@ export interface EndpointActuator {
   /**
    * Point this mechanism's configured targets at `target` (returns `[]` when the mechanism is not configured): one
    * report per target, `moved` / `created` only once the change was made (and, where the mechanism verifies, read
-   * back). Targets already right are `in_place` and get no mutating call. Not atomic across targets (except Route 53's
+   * back). Targets already right are `in_place` and get no mutating call, unless `reassert` names them (then `moved`,
+   * with `from` = `to`). Not atomic across targets (except Route 53's
    * writer and reader, which change in one batch); a partial failure is reported per target and healed by a re-run.
    */
   pointAt(endpoints: EndpointConfig, target: EndpointTarget, options?: PointAtOptions): Promise<ActionReport[]>;
