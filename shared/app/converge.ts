@@ -59,10 +59,10 @@ export function endpointTarget(primary: NodeRecord, nodes: NodeRecord[]): Endpoi
  * claim. After the pass the epoch is read again; `appliedEpoch` is recorded only while it is still current. A mutation
  * the guard let through can still land after the newer epoch's own move (it was in flight when the claim committed):
  * the next pass points every target it may have changed again, without trusting a Describe that can lag that late
- * change, so the window a target spends on the old holder is about one EC2 mutation. The first pass of a new epoch
- * points every idempotent target (route tables) whatever a read says, for the late write an older pass made without
- * seeing the newer commit. Every pass
- * records the targets' status (desired vs observed, converging / converged / failed, and when). Safe to re-run.
+ * change, so the window a target spends on the old holder is about one EC2 mutation. Until an epoch has converged
+ * once, every pass points every idempotent target (route tables) whatever a read says, for the late write an older
+ * pass made without seeing the newer commit. Every pass records the targets' status (desired vs observed,
+ * converging / converged / failed, and when). Safe to re-run.
  */
 export async function converge(deps: ConvergeDeps, cluster: string, options: { fresh?: boolean; inFlightMs?: number } = {}): Promise<ConvergeResult> {
   let last: ConvergeResult = { epoch: 0, primary: null, actions: [], converged: false };

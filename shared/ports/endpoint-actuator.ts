@@ -24,8 +24,8 @@ export interface PointAtOptions {
    * Targets (by report `target`) to point again even when a read says they already point right: a pass working for
    * an older epoch may have changed them after the newer epoch's own move, and EC2's Describe can still show the value
    * from before that late change for about a second. Only a mechanism whose mutation is idempotent honours it (the
-   * same ones as `known`); the others read and compare as usual. `'all'`: every target (the first pass of a new
-   * epoch, see `converge`).
+   * same ones as `known`); the others read and compare as usual. `'all'`: every target (until an epoch has
+   * converged once, see `converge`).
    */
   reassert?: ReadonlySet<string> | 'all';
 }
@@ -40,8 +40,8 @@ export interface EndpointActuator {
    * Point this mechanism's configured targets at `target` (returns `[]` when the mechanism is not configured): one
    * report per target, `moved` / `created` only once the change was made (and, where the mechanism verifies, read
    * back). Targets already right are `in_place` and get no mutating call, unless `reassert` names them (then `moved`,
-   * with `from` = `to`). Not atomic across targets (except Route 53's
-   * writer and reader, which change in one batch); a partial failure is reported per target and healed by a re-run.
+   * with `from` = `to`). Not atomic across targets (except Route 53's writer and reader, which change in one batch); a
+   * partial failure is reported per target and healed by a re-run.
    */
   pointAt(endpoints: EndpointConfig, target: EndpointTarget, options?: PointAtOptions): Promise<ActionReport[]>;
 }
