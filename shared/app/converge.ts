@@ -88,10 +88,10 @@ export async function converge(deps: ConvergeDeps, cluster: string, options: { f
     // Status readers see the move under way (a reconcile pass over a converged endpoint writes nothing here; one that
     // re-asserts a late change does: the endpoint may be off right now). Written alongside the move, not before it:
     // the status write must not delay the first mutation.
-    const converging =
-      loaded.targets?.epoch === state.epoch && loaded.targets.phase === 'converged' && late.length === 0
-        ? Promise.resolve()
-        : deps.store.recordTargets(cluster, { epoch: state.epoch, primary: primary.name, phase: 'converging', since, at: deps.now().toISOString(), targets: loaded.targets?.epoch === state.epoch ? loaded.targets.targets : [] });
+    const statusUnchanged = loaded.targets?.epoch === state.epoch && loaded.targets.phase === 'converged' && late.length === 0;
+    const converging = statusUnchanged
+      ? Promise.resolve()
+      : deps.store.recordTargets(cluster, { epoch: state.epoch, primary: primary.name, phase: 'converging', since, at: deps.now().toISOString(), targets: loaded.targets?.epoch === state.epoch ? loaded.targets.targets : [] });
     const guard = async () => (await deps.store.currentEpoch(cluster)) === state.epoch;
     // What the last convergence verified: on a failover every target differs for sure, so the actuators may act
     // without a first Describe (the read-back still verifies). Reconcile passes (options.fresh) read everything.
@@ -119,7 +119,8 @@ export async function converge(deps: ConvergeDeps, cluster: string, options: { f
     if (ok && !(await deps.store.recordApplied(cluster, state.epoch))) continue;
     const changed = actions.some((a) => a.result !== 'in_place');
     const status: TargetStatus = { epoch: state.epoch, primary: primary.name, phase: ok ? 'converged' : 'failed', since, at: deps.now().toISOString(), targets: actions };
-    if (changed || loaded.targets?.phase !== status.phase || loaded.targets.epoch !== state.epoch) await deps.store.recordTargets(cluster, status);
+    // Written whenever this pass wrote `converging` (or the targets changed): a status never stays `converging`.
+    if (changed || !statusUnchanged) await deps.store.recordTargets(cluster, status);
     return { ...last, converged: ok };
   }
   return last;

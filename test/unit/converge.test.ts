@@ -93,6 +93,32 @@ describe('converge', () => {
     expect(calls.map((c) => c.options.reassert)).toEqual(['all', undefined, undefined]);
   });
 
+  it('says converging while it re-asserts a late change, and converged again after it, even when nothing needed a write', async () => {
+    const store = await storeWithCluster({ now, state: { primary: 'node2', timeline: 2, epoch: 2, appliedEpoch: 1 } });
+    const phases: string[] = [];
+    const calls: PointAtOptions[] = [];
+    const late: EndpointActuator = {
+      pointAt: async (endpoints, target, options = {}) => {
+        calls.push(options);
+        const report = (result: ActionReport['result']) => (endpoints.routeTables?.routeTableIds ?? []).map((id): ActionReport => ({ mechanism: 'route_table', target: `${id} ${ROUTE_TABLES.vip}/32`, to: target.primary.eni, from: target.primary.eni, result }));
+        if (calls.length > 1) {
+          phases.push((await store.loadCluster('pg-main'))!.targets!.phase);
+          return report('in_place');
+        }
+        // node3's own actuator converges epoch 3 while node2's moves are in flight.
+        await store.setState('pg-main', { primary: 'node3', timeline: 3, epoch: 3, appliedEpoch: 3 });
+        await store.recordTargets('pg-main', { epoch: 3, primary: 'node3', phase: 'converged', since: at.toISOString(), at: at.toISOString(), targets: [] });
+        return report('moved');
+      },
+    };
+
+    const result = await converge({ store, actuator: late, now }, 'pg-main');
+
+    expect(result).toMatchObject({ epoch: 3, converged: true });
+    expect(phases).toEqual(['converging']);
+    expect((await store.loadCluster('pg-main'))?.targets).toMatchObject({ epoch: 3, phase: 'converged' });
+  });
+
   it('does not point again what a superseded pass never sent', async () => {
     const store = await storeWithCluster({ now, state: { primary: 'node2', timeline: 2, epoch: 2, appliedEpoch: 1 } });
     const calls: PointAtOptions[] = [];
